@@ -1,0 +1,643 @@
+"""GL101 inference-without-no-grad: a model forward pass in inference code with autograd on."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+import re
+
+from greenlint import cstfix
+from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable
+from greenlint.fixes import insert_line_above, spell
+from greenlint.rules.base import Invalid, Option, Rule, Valid, register
+from greenlint.semantic import FUNCTION_NODES, SemanticModel
+
+if TYPE_CHECKING:
+    from greenlint.engine import Context
+
+_INFERENCE_WORDS = frozenset(
+    "eval evaluate evaluation evaluating validate validation val valid test testing predict prediction "
+    "predictions infer inference generate generation sample sampling serve serving".split()
+)
+_EVAL_LOADER = re.compile(r"(^|[_\W])(val|valid|validation|test|testing|eval|evaluation|dev|holdout)([_\W\d]|s?$)", re.IGNORECASE)
+_ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "route", "websocket", "api_route"})
+# Model internals: calls of submodules there are part of someone else's forward or training.
+_MODEL_INTERNALS = frozenset({"forward", "__call__", "training_step", "compute_loss", "loss", "train_step", "step"})
+_GENERATION_OPS = frozenset({"cat", "stack", "multinomial", "argmax", "topk", "concat", "hstack"})
+# Calls and attributes whose result carries no autograd graph, so values through them can escape.
+_DETACHING_METHODS = frozenset(
+    {"item", "tolist", "numpy", "detach", "argmax", "argmin", "eq", "ne", "lt", "gt", "le", "ge", "numel", "size", "dim", "long", "int", "bool"}
+)
+_DETACHING_FUNCTIONS = frozenset({"float", "int", "bool", "len", "round", "str", "print"})
+_DETACHING_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim"})
+
+
+def forward_target(call: ast.Call) -> ast.AST | None:
+    """`model` for `model(x)` and `model.forward(x)`; `self.net` for `self.net(x)`."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "forward":
+        return func.value
+    if isinstance(func, ast.Name):
+        return func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+        return func
+    return None
+
+
+@register
+class InferenceWithoutNoGrad(Rule):
+    """
+    ## What it does
+    Flags a model's forward pass in inference code (an evaluate/test/predict/generate function,
+    code after `model.eval()`, a loop over a validation or test loader, an autoregressive
+    generation loop, a web request handler) that runs with autograd enabled.
+
+    ## Fix
+    Decorates the inference function with `@torch.no_grad()`, or wraps the statements in
+    `with torch.no_grad():`, spelled the way the file imports torch.
+    """
+
+    code = "GL101"
+    name = "inference-without-no-grad"
+    summary = "Model forward pass in inference code runs with autograd on"
+    impact = "medium"
+    frameworks = ("torch", "transformers", "timm", "lightning", "diffusers")
+    fix_applicability = Applicability.SAFE
+    options = {
+        "extra-inference-names": Option(
+            list, [], "More words that mark a function as inference (matched against its name's _-separated words)", str
+        ),
+    }
+
+    VALID = [
+        Valid(
+            """
+            import torch
+
+            @torch.no_grad()
+            def evaluate(model, loader):
+                return [model(x) for x, _ in loader]
+            """,
+            why="decorated",
+        ),
+        Valid(
+            """
+            import torch as T
+
+            def evaluate(model, loader):
+                model.eval()
+                with T.inference_mode():
+                    for x, _ in loader:
+                        model(x)
+            """,
+            why="aliased inference_mode",
+        ),
+        Valid(
+            """
+            from torch import set_grad_enabled
+
+            def test(model, batch):
+                with set_grad_enabled(False):
+                    return model(batch)
+            """
+        ),
+        Valid(
+            """
+            import torch
+
+            def train(model, loader, optimizer):
+                model.train()
+                for x, y in loader:
+                    loss = torch.nn.functional.mse_loss(model(x), y)
+                    loss.backward()
+                    optimizer.step()
+            """,
+            why="training",
+        ),
+        Valid(
+            """
+            import torch
+            import lightning as L
+
+            class Classifier(L.LightningModule):
+                def validation_step(self, batch, batch_idx):
+                    x, y = batch
+                    return self.model(x)
+            """,
+            why="Lightning runs validation_step without grad",
+        ),
+        Valid(
+            """
+            import torch
+
+            def predict(model, x):
+                model.requires_grad_(False)
+                return model(x)
+            """,
+            why="frozen parameters",
+        ),
+        Valid(
+            """
+            import torch
+
+            def saliency(model, x):
+                model.eval()
+                x.requires_grad_()
+                model(x).sum().backward()
+                return x.grad
+            """,
+            why="gradient-based inference",
+        ),
+        Valid(
+            """
+            import torch
+
+            @torch.no_grad()
+            def evaluate(model, loader):
+                return [run(model, x) for x in loader]
+
+            def run(model, x):
+                return model(x)
+            """,
+            why="only called under no_grad",
+        ),
+        Valid(
+            """
+            from transformers import AutoModelForCausalLM
+
+            def generate_text(model, ids):
+                return model.generate(ids, max_new_tokens=20)
+            """,
+            why="generate() disables grad itself",
+        ),
+        Valid(
+            """
+            import torch
+
+            class Net(torch.nn.Module):
+                def forward(self, x):
+                    return self.encoder(x)
+            """,
+            why="a forward is not inference",
+        ),
+        Valid(
+            """
+            import torch
+            torch.set_grad_enabled(False)
+
+            def evaluate(model, x):
+                return model(x)
+            """,
+            why="grad disabled for the whole script",
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            """
+            import torch
+
+            def evaluate(model, loader):
+                correct = 0
+                for x, y in loader:
+                    correct += (model(x).argmax(1) == y).sum().item()
+                return correct
+            """,
+            fixed="""
+            import torch
+
+            @torch.no_grad()
+            def evaluate(model, loader):
+                correct = 0
+                for x, y in loader:
+                    correct += (model(x).argmax(1) == y).sum().item()
+                return correct
+            """,
+            applicability=Applicability.SAFE,
+            message="evaluate()",
+        ),
+        Invalid(
+            """
+            import torch as T
+
+            def predict(net, xs):
+                return [net(x) for x in xs]
+            """,
+            fixed="""
+            import torch as T
+
+            @T.no_grad()
+            def predict(net, xs):
+                return [net(x) for x in xs]
+            """,
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            """
+            import torch
+            from model import Net
+
+            model = Net()
+            model.load_state_dict(torch.load("weights.pt"))
+            model.eval()
+            # score the held-out set
+            for x in batches:
+                out = model(x)  # logits
+                print(out.argmax(1))
+            """,
+            fixed="""
+            import torch
+            from model import Net
+
+            model = Net()
+            model.load_state_dict(torch.load("weights.pt"))
+            model.eval()
+            # score the held-out set
+            with torch.no_grad():
+                for x in batches:
+                    out = model(x)  # logits
+                    print(out.argmax(1))
+            """,
+            applicability=Applicability.SAFE,
+            message="model.eval()",
+        ),
+        Invalid(
+            """
+            from transformers import AutoModel
+
+            def main(val_loader):
+                model = AutoModel.from_pretrained("bert-base-uncased")
+                for batch in val_loader:
+                    report(model(**batch))
+            """,
+            fixed="""
+            from transformers import AutoModel
+            import torch
+
+            def main(val_loader):
+                model = AutoModel.from_pretrained("bert-base-uncased")
+                with torch.no_grad():
+                    for batch in val_loader:
+                        report(model(**batch))
+            """,
+            applicability=Applicability.SAFE,
+            message="val_loader",
+        ),
+        Invalid(
+            """
+            from torch import no_grad, cat
+
+            async def handle(model, ids):
+                for _ in range(10):
+                    logits = model(ids)
+                    ids = cat([ids, logits.argmax(-1)], dim=-1)
+                await send(ids.tolist())
+            """,
+            fixed="""
+            from torch import no_grad, cat
+
+            async def handle(model, ids):
+                with no_grad():
+                    for _ in range(10):
+                        logits = model(ids)
+                        ids = cat([ids, logits.argmax(-1)], dim=-1)
+                await send(ids.tolist())
+            """,
+            applicability=Applicability.SAFE,
+            message="generation loop",
+        ),
+        Invalid(
+            """
+            import torch
+
+            def sample(model, z):
+                yield model(z)
+            """,
+            fixed="""
+            import torch
+
+            @torch.no_grad()
+            def sample(model, z):
+                yield model(z)
+            """,
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            """
+            import torch
+
+            def test(model, a, b):
+                model.eval()
+                first = model(a)
+                print(first)
+                second = model(b)
+                return (first - second).abs().max().item()
+            """,
+            count=2,
+            fixed="""
+            import torch
+
+            @torch.no_grad()
+            def test(model, a, b):
+                model.eval()
+                first = model(a)
+                print(first)
+                second = model(b)
+                return (first - second).abs().max().item()
+            """,
+            applicability=Applicability.SAFE,
+        ),
+    ]
+
+    def check(self, ctx: Context) -> None:
+        semantic = ctx.semantic
+        words = _INFERENCE_WORDS | set(self.settings["extra-inference-names"])
+        findings: list[tuple[ast.Call, str, ast.AST, _Target]] = []
+        autograd: dict[ast.AST, bool] = {}
+        for call in semantic.nodes(ast.Call):
+            target = forward_target(call)
+            if target is None or not semantic.is_model(target) or semantic.is_grad_disabled(call):
+                continue
+            function = _enclosing_def(semantic, call)
+            scope = function or semantic.tree
+            if function is not None and function.name in _MODEL_INTERNALS:
+                continue
+            if scope not in autograd:
+                autograd[scope] = semantic.uses_autograd(scope)
+            if autograd[scope] or _is_frozen(semantic, target, scope):
+                continue
+            found = self._inference_context(ctx, call, target, function, scope, words)
+            if found is not None:
+                findings.append((call, *found))
+        self._report(ctx, findings)
+
+    # ------------------------------------------------------------------ detection
+    def _inference_context(self, ctx, call, target, function, scope, words):
+        """(reason, scope, fix target) when the call runs in inference code, else None."""
+        semantic = ctx.semantic
+        if function is not None:
+            in_class = isinstance(semantic.parent(function), ast.ClassDef)
+            if _is_inference_name(function.name, words, ctx.filename):
+                return f"in `{function.name}()`, an inference function", scope, _Target.decorate(function)
+            if _is_route_handler(function):
+                return f"in request handler `{function.name}()`", scope, _Target.decorate(function)
+            if in_class and semantic.is_module_class(semantic.parent(function)):
+                return None  # a model's own helper methods run inside someone's forward
+        eval_call = _eval_before(semantic, target, call, scope)
+        if eval_call is not None:
+            return f"after `{ast.unparse(eval_call.func.value)}.eval()`", scope, _Target.wrap_sibling_of(semantic, call, eval_call)
+        for loop in semantic.enclosing_loops(call):
+            iterable = getattr(loop, "iter", None) or (loop.generators[0].iter if hasattr(loop, "generators") else None)
+            if iterable is not None and _mentions_eval_data(iterable):
+                return f"in a loop over `{_short(iterable)}`", scope, _Target.wrap_loop(semantic, loop)
+            if isinstance(loop, (ast.For, ast.While)) and _is_generation_loop(semantic, loop, call):
+                return "in a generation loop", scope, _Target.wrap_loop(semantic, loop)
+        return None
+
+    # ------------------------------------------------------------------ fixing
+    def _report(self, ctx: Context, findings) -> None:
+        groups: dict[tuple, list[ast.Call]] = {}
+        regions: dict[tuple, list[_Target]] = {}
+        for call, _reason, _scope, target in findings:
+            groups.setdefault(target.key, []).append(call)
+            regions.setdefault(target.key, []).append(target)
+        # Findings in one block share one with-block, from the first to the last flagged statement.
+        for targets in regions.values():
+            if targets[0].kind == "wrap":
+                block = targets[0].block
+                if block is None:
+                    statements = [targets[0].node]
+                else:
+                    first = min(t.index for t in targets)
+                    last = max(t.index for t in targets)
+                    statements = block[first : last + 1]
+                for t in targets:
+                    t.statements = statements
+        for call, reason, scope, target in findings:
+            calls = groups[target.key]
+            fix = self._fix(ctx, target, calls, scope)
+            name = ast.unparse(call.func)
+            ctx.report(call, f"`{name}(...)` runs with autograd on {reason}; use `torch.no_grad()`", fix)
+
+    def _fix(self, ctx: Context, target: _Target, calls: list[ast.Call], scope: ast.AST) -> Fix | None:
+        semantic = ctx.semantic
+        region = target.statements
+        if target.kind == "decorate":
+            if isinstance(target.node, ast.AsyncFunctionDef) or isinstance(target.node, ast.Lambda):
+                return None  # a decorator cannot cover a coroutine's body; handled by wrapping
+            message = f"Decorate `{target.node.name}` with `@torch.no_grad()`"
+        else:
+            if region is None or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for stmt in region for n in ast.walk(stmt)):
+                return None  # grad mode would leak to the caller while suspended
+            message = "Wrap in `with torch.no_grad():`"
+        applicability = Applicability.SAFE if not _outputs_escape(semantic, scope, calls) else Applicability.UNSAFE
+
+        def build() -> list[Edit]:
+            spelling, import_edits = spell(ctx, "torch.no_grad")
+            if target.kind == "decorate":
+                edit = insert_line_above(ctx, target.node, f"@{spelling}()")
+            else:
+                first, last = region[0], region[-1]
+                edit = cstfix.wrap_statements(ctx.cst(), ctx.text, first.lineno, last.lineno, [f"{spelling}()"])
+            return [*import_edits, edit]
+
+        return Fix(applicability, message, build=build)
+
+
+class _Target:
+    """Where the fix goes: a def to decorate, or a run of statements in one block to wrap."""
+
+    def __init__(self, kind: str, node: ast.AST, block: list | None = None, index: int = 0) -> None:
+        self.kind = kind
+        self.node = node
+        self.block = block
+        self.index = index
+        self.statements: list[ast.stmt] | None = None
+
+    @property
+    def key(self) -> tuple:
+        return ("decorate", id(self.node)) if self.kind == "decorate" else ("wrap", id(self.block))
+
+    @classmethod
+    def decorate(cls, function: ast.AST) -> _Target:
+        return cls("decorate", function)
+
+    @classmethod
+    def wrap_statement(cls, semantic: SemanticModel, stmt: ast.stmt) -> _Target:
+        found = semantic.body_containing(stmt)
+        if found is None:
+            return cls("wrap", stmt)
+        block, index = found
+        return cls("wrap", stmt, block, index)
+
+    @classmethod
+    def wrap_loop(cls, semantic: SemanticModel, loop: ast.AST) -> _Target:
+        stmt = loop if isinstance(loop, ast.stmt) else semantic.enclosing_statement(loop)
+        return cls.wrap_statement(semantic, stmt)
+
+    @classmethod
+    def wrap_sibling_of(cls, semantic: SemanticModel, call: ast.Call, eval_call: ast.Call) -> _Target:
+        """The statement holding `call` that sits in the same block as the `.eval()` call."""
+        eval_stmt = semantic.enclosing_statement(eval_call)
+        found = semantic.body_containing(eval_stmt)
+        stmt = semantic.enclosing_statement(call)
+        if found is not None:
+            block = found[0]
+            for ancestor in (stmt, *semantic.ancestors(stmt)):
+                if any(ancestor is item for item in block):
+                    return cls.wrap_statement(semantic, ancestor)
+        return cls.wrap_statement(semantic, stmt)
+
+
+def _enclosing_def(semantic: SemanticModel, node: ast.AST):
+    for ancestor in semantic.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return ancestor
+    return None
+
+
+def _name_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [w for w in spaced.lower().split("_") if w]
+
+
+def _is_inference_name(name: str, words: frozenset[str] | set[str], filename: str) -> bool:
+    if name.startswith("test_") and _is_test_file(filename):
+        return False  # pytest tests: exercising a model once costs nothing worth a finding
+    return any(word in words for word in _name_words(name))
+
+
+def _is_test_file(filename: str) -> bool:
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.startswith("test_") or base.endswith("_test.py") or "/tests/" in filename.replace("\\", "/")
+
+
+def _is_route_handler(function) -> bool:
+    for decorator in function.decorator_list:
+        func = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(func, ast.Attribute) and func.attr in _ROUTE_METHODS and isinstance(decorator, ast.Call):
+            return True
+    return False
+
+
+def _same(a: ast.AST, b: ast.AST) -> bool:
+    return ast.dump(a) == ast.dump(b)
+
+
+def _eval_before(semantic: SemanticModel, target: ast.AST, call: ast.Call, scope: ast.AST) -> ast.Call | None:
+    position = (call.lineno, call.col_offset)
+    for node in semantic.scope_body(scope):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "eval"
+            and not node.args
+            and (node.lineno, node.col_offset) < position
+            and _same(node.func.value, target)
+        ):
+            return node
+    return None
+
+
+def _mentions_eval_data(iterable: ast.AST) -> bool:
+    for node in ast.walk(iterable):
+        text = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+        if text and _EVAL_LOADER.search(text):
+            return True
+    return False
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_generation_loop(semantic: SemanticModel, loop: ast.AST, call: ast.Call) -> bool:
+    """Each step feeds the model's last output back in: an argument of the call is re-assigned
+    in the loop from a cat/stack/argmax/multinomial of something."""
+    arguments = {n.id for arg in (*call.args, *(k.value for k in call.keywords)) for n in ast.walk(arg) if isinstance(n, ast.Name)}
+    for node in ast.walk(loop):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in arguments for t in node.targets):
+            for inner in ast.walk(node.value):
+                if isinstance(inner, ast.Call):
+                    func = inner.func
+                    attr = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+                    if attr in _GENERATION_OPS:
+                        return True
+    return False
+
+
+def _is_frozen(semantic: SemanticModel, target: ast.AST, scope: ast.AST) -> bool:
+    """`model.requires_grad_(False)` or `for p in model.parameters(): p.requires_grad = False`."""
+    for node in (*semantic.scope_body(scope), *semantic.scope_body(semantic.tree)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_":
+            if _same(node.func.value, target) and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is False:
+                return True
+        if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Attribute):
+            if node.iter.func.attr == "parameters" and _same(node.iter.func.value, target):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in inner.targets):
+                        return True
+    return False
+
+
+def _outputs_escape(semantic: SemanticModel, scope: ast.AST, calls: list[ast.Call]) -> bool:
+    """Whether a value computed from the model's output can leave the function still attached
+    to an autograd graph (returned, yielded, stored on an object, global): then no_grad changes
+    what callers receive, and the fix is unsafe. Module-level scripts keep their values."""
+    if isinstance(scope, ast.Module):
+        return False
+    forward_calls = {id(c) for c in calls}
+    forward_calls.update(id(n) for n in ast.walk(scope) if isinstance(n, ast.Call) and forward_target(n) is not None and semantic.is_model(forward_target(n)))
+    tainted: set[str] = set()
+
+    def carries(expr: ast.AST | None) -> bool:
+        if expr is None:
+            return False
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute) and func.attr in _DETACHING_METHODS:
+                return False
+            if isinstance(func, ast.Name) and func.id in _DETACHING_FUNCTIONS:
+                return False
+            if id(expr) in forward_calls:
+                return True
+        if isinstance(expr, ast.Attribute) and expr.attr in _DETACHING_ATTRIBUTES:
+            return False
+        if isinstance(expr, ast.Compare):
+            return False
+        if isinstance(expr, ast.Name):
+            return expr.id in tainted
+        return any(carries(child) for child in ast.iter_child_nodes(expr))
+
+    def taint(target: ast.AST) -> bool:
+        """Taint a target; True when that lets the value escape."""
+        if isinstance(target, ast.Name):
+            tainted.add(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List, ast.Starred)):
+            return any(taint(t) for t in (target.elts if not isinstance(target, ast.Starred) else [target.value]))
+        elif isinstance(target, ast.Subscript):
+            return taint(target.value)
+        elif isinstance(target, ast.Attribute):
+            return True
+        return False
+
+    nodes = [n for n in ast.walk(scope) if isinstance(n, ast.stmt) or isinstance(n, (ast.Yield, ast.YieldFrom))]
+    nodes.sort(key=lambda n: (n.lineno, n.col_offset))
+    for _ in range(2):  # a second pass carries taint around loops
+        for node in nodes:
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                return True
+            if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)) and carries(node.value):
+                return True
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and carries(node.value):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(taint(t) for t in targets):
+                    return True
+            if isinstance(node, (ast.For, ast.AsyncFor)) and carries(node.iter) and taint(node.target):
+                return True
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                func = node.value.func
+                if isinstance(func, ast.Attribute) and func.attr in ("append", "extend", "add", "insert", "update", "put"):
+                    if any(carries(a) for a in node.value.args) and taint(func.value):
+                        return True
+    return False

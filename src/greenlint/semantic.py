@@ -1,0 +1,590 @@
+"""The shared semantic model rules ask instead of re-deriving: one pass over the stdlib `ast`.
+
+It resolves imports and aliases to qualified names (`import torch as T; T.no_grad` ->
+`torch.no_grad`), tracks scopes, parents and enclosing loops, and answers the questions most
+energy rules need: is autograd off here, does this scope train, is this expression a model.
+Every answer errs towards "don't know", which rules treat as "stay silent".
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+SCOPE_NODES = (*FUNCTION_NODES, ast.ClassDef, ast.Module)
+LOOP_NODES = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_BUILTINS = frozenset(dir(builtins))
+
+# Context managers and decorators that switch autograd off; `set_grad_enabled` and
+# `inference_mode` take a flag, handled in _grad_mode_of_call.
+_GRAD_OFF = frozenset(
+    {
+        "torch.no_grad",
+        "torch.autograd.no_grad",
+        "torch.autograd.grad_mode.no_grad",
+        "torch.inference_mode",
+        "torch.autograd.inference_mode",
+        "torch.autograd.grad_mode.inference_mode",
+    }
+)
+_GRAD_ON = frozenset({"torch.enable_grad", "torch.autograd.enable_grad", "torch.autograd.grad_mode.enable_grad"})
+_SET_GRAD_ENABLED = frozenset(
+    {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
+)
+_INFERENCE_MODE = frozenset(
+    {"torch.inference_mode", "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode"}
+)
+
+# Framework hooks that already run with autograd off (Lightning's evaluation loops).
+GRAD_FREE_HOOKS = frozenset(
+    {
+        "validation_step",
+        "test_step",
+        "predict_step",
+        "on_validation_batch_end",
+        "on_test_batch_end",
+        "on_predict_batch_end",
+        "validation_epoch_end",
+        "test_epoch_end",
+        "on_validation_epoch_end",
+        "on_test_epoch_end",
+    }
+)
+
+_MODULE_BASES = frozenset(
+    {
+        "torch.nn.Module",
+        "torch.nn.modules.module.Module",
+        "lightning.LightningModule",
+        "lightning.pytorch.LightningModule",
+        "pytorch_lightning.LightningModule",
+        "pytorch_lightning.core.LightningModule",
+        "transformers.PreTrainedModel",
+    }
+)
+_MODEL_FACTORIES = frozenset(
+    {
+        "torch.load",
+        "torch.jit.load",
+        "torch.jit.script",
+        "torch.jit.trace",
+        "torch.hub.load",
+        "torch.compile",
+        "timm.create_model",
+        "open_clip.create_model",
+    }
+)
+_MODEL_FACTORY_PREFIXES = ("torchvision.models.", "timm.models.", "segmentation_models_pytorch.")
+# Methods that return the model they are called on.
+_MODEL_PASSTHROUGH = frozenset({"to", "cuda", "cpu", "eval", "train", "half", "float", "bfloat16", "double", "requires_grad_"})
+# Methods that only models have (zero-argument .eval() distinguishes them from pandas' df.eval(expr)).
+_MODEL_ONLY_METHODS = frozenset({"eval", "parameters", "named_parameters", "state_dict", "load_state_dict", "zero_grad"})
+_MODEL_NAME = re.compile(
+    r"^(model|net|network|classifier|encoder|decoder|backbone|generator|discriminator|policy|actor|critic"
+    r"|teacher|student|detector|segmenter|unet|vae|transformer|cnn|rnn|lstm|mlp|resnet)(_\w+)?$"
+    r"|^\w+_(model|net|network|classifier|encoder|decoder|backbone)$",
+    re.IGNORECASE,
+)
+
+
+def is_model_name(name: str) -> bool:
+    return bool(_MODEL_NAME.match(name))
+
+
+class Scope:
+    """A module, class or function scope and the names it binds."""
+
+    __slots__ = ("node", "parent", "imports", "bindings", "kind")
+
+    def __init__(self, node: ast.AST, parent: Scope | None) -> None:
+        self.node = node
+        self.parent = parent
+        self.imports: dict[str, str] = {}
+        # name -> values assigned to it (None for bindings whose value is unknown: parameters,
+        # loop targets, with-targets, augmented assignments, defs and classes).
+        self.bindings: dict[str, list[ast.AST | None]] = defaultdict(list)
+        self.kind = "module" if isinstance(node, ast.Module) else "class" if isinstance(node, ast.ClassDef) else "function"
+
+
+class SemanticModel:
+    """Built once per file; rules share it."""
+
+    def __init__(self, tree: ast.Module, filename: str = "") -> None:
+        self.tree = tree
+        self.filename = filename
+        self.parents: dict[ast.AST, ast.AST] = {}
+        self.scopes: dict[ast.AST, Scope] = {}
+        self._scope_of: dict[ast.AST, Scope] = {}
+        self.by_type: dict[type, list[ast.AST]] = defaultdict(list)
+        self.module_scope = Scope(tree, None)
+        self.scopes[tree] = self.module_scope
+        self._grad_off_cache: dict[ast.AST, bool] = {}
+        self._local_classes: dict[str, ast.ClassDef] = {}
+        self._calls_by_callee: dict[str, list[ast.Call]] | None = None
+        self._grad_off_statements: list[tuple[ast.AST | None, tuple[int, int]]] | None = None
+        self._build()
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        # Iterative walk: deeply nested expressions must not hit the recursion limit.
+        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
+        parents = self.parents
+        by_type = self.by_type
+        scope_of = self._scope_of
+        while stack:
+            node, scope = stack.pop()
+            scope_of[node] = scope
+            by_type[type(node)].append(node)
+            inner = scope
+            if isinstance(node, SCOPE_NODES) and node is not self.tree:
+                inner = Scope(node, scope)
+                self.scopes[node] = inner
+                self._bind_definition(node, scope, inner)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._bind_import(node, scope)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+                self._bind_assignment(node, scope)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                self._bind_targets(node.target, None, scope)
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                self._bind_targets(node.optional_vars, None, scope)
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+                # Decorators, defaults, bases and annotations are evaluated in the outer scope.
+                child_scope = inner if self._inside_body(node, child) else scope
+                stack.append((child, child_scope))
+        for nodes in by_type.values():
+            nodes.sort(key=_position)
+
+    @staticmethod
+    def _inside_body(owner: ast.AST, child: ast.AST) -> bool:
+        if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return isinstance(child, ast.stmt)  # the body; decorators, args and bases are not
+        if isinstance(owner, ast.Lambda):
+            return child is owner.body
+        return True
+
+    def _bind_definition(self, node: ast.AST, outer: Scope, inner: Scope) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            outer.bindings[node.name].append(node)
+            if isinstance(node, ast.ClassDef) and outer is self.module_scope:
+                self._local_classes[node.name] = node
+        if isinstance(node, FUNCTION_NODES):
+            args = node.args
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None:
+                    inner.bindings[arg.arg].append(None)
+
+    def _bind_import(self, node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    scope.imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    scope.imports[top] = top
+            return
+        prefix = "." * node.level + (f"{node.module}." if node.module else "")
+        for alias in node.names:
+            if alias.name == "*":
+                continue  # unknowable without importing: names stay unresolved
+            scope.imports[alias.asname or alias.name] = prefix + alias.name
+
+    def _bind_assignment(self, node: ast.AST, scope: Scope) -> None:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                self._bind_targets(target, node.value, scope)
+        elif isinstance(node, ast.AnnAssign):
+            self._bind_targets(node.target, node.value, scope)
+        elif isinstance(node, ast.AugAssign):
+            self._bind_targets(node.target, None, scope)
+        elif isinstance(node, ast.NamedExpr):
+            # A walrus in a comprehension binds in the enclosing function; close enough here.
+            self._bind_targets(node.target, node.value, scope)
+
+    def _bind_targets(self, target: ast.AST, value: ast.AST | None, scope: Scope) -> None:
+        if isinstance(target, ast.Name):
+            scope.bindings[target.id].append(value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind_targets(element, None, scope)
+        elif isinstance(target, ast.Starred):
+            self._bind_targets(target.value, None, scope)
+
+    # ------------------------------------------------------------------ structure
+    def nodes(self, node_type: type) -> list:
+        """All nodes of a type, in source order."""
+        return self.by_type.get(node_type, [])
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self.parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        parent = self.parents.get(node)
+        while parent is not None:
+            yield parent
+            parent = self.parents.get(parent)
+
+    def scope_of(self, node: ast.AST) -> Scope:
+        return self._scope_of.get(node, self.module_scope)
+
+    def enclosing_function(self, node: ast.AST) -> ast.AST | None:
+        """The innermost def or lambda whose body holds the node (None at module level)."""
+        scope: Scope | None = self.scope_of(node)
+        while scope is not None and scope.kind == "class":
+            scope = scope.parent
+        return None if scope is None or scope.kind == "module" else scope.node
+
+    def enclosing_statement(self, node: ast.AST) -> ast.stmt:
+        current = node
+        while not isinstance(current, ast.stmt):
+            current = self.parents[current]
+        return current
+
+    def enclosing_loops(self, node: ast.AST) -> list[ast.AST]:
+        """Loops around the node within its function, innermost first. A comprehension only
+        counts when the node is in its element (or a later generator), not its first iterable."""
+        loops = []
+        child = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, FUNCTION_NODES):
+                break
+            if isinstance(ancestor, (ast.For, ast.AsyncFor)):
+                if child is not ancestor.iter and child is not ancestor.target and child not in ancestor.orelse:
+                    loops.append(ancestor)
+            elif isinstance(ancestor, ast.While):
+                if child not in ancestor.orelse:
+                    loops.append(ancestor)
+            elif isinstance(ancestor, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                first_iter = ancestor.generators[0].iter
+                if child is not first_iter:
+                    loops.append(ancestor)
+            child = ancestor
+        return loops
+
+    def body_containing(self, stmt: ast.stmt) -> tuple[list[ast.stmt], int] | None:
+        """The statement list holding `stmt` and its index there."""
+        parent = self.parents.get(stmt)
+        if parent is None:
+            return None
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(parent, field, None)
+            if isinstance(block, list):
+                for index, item in enumerate(block):
+                    if item is stmt:
+                        return block, index
+        return None
+
+    # ------------------------------------------------------------------ names
+    def lookup(self, name: str, node: ast.AST) -> tuple[Scope, str] | None:
+        """The scope that binds `name` as seen from `node`, and how: 'import' or 'local'.
+        Class scopes are skipped for code in nested functions, as Python does."""
+        scope: Scope | None = self.scope_of(node)
+        first = True
+        while scope is not None:
+            if scope.kind != "class" or first:
+                if name in scope.imports:
+                    # A later assignment of the same name shadows the import; treat as unknown.
+                    return scope, "shadowed" if name in scope.bindings else "import"
+                if name in scope.bindings:
+                    return scope, "local"
+            first = False
+            scope = scope.parent
+        return None
+
+    def qualified_name(self, expr: ast.AST) -> str | None:
+        """`torch.no_grad` for `T.no_grad` after `import torch as T`; None when unresolvable."""
+        parts: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return None
+        found = self.lookup(expr.id, expr)
+        if found is None:
+            if expr.id in _BUILTINS:
+                base = f"builtins.{expr.id}"
+            else:
+                return None
+        else:
+            scope, how = found
+            if how != "import":
+                return None
+            base = scope.imports[expr.id]
+        return ".".join([base, *reversed(parts)])
+
+    def call_name(self, call: ast.AST) -> str | None:
+        return self.qualified_name(call.func) if isinstance(call, ast.Call) else None
+
+    def import_binding(self, qualified: str) -> str | None:
+        """How module-level code can spell `qualified` (e.g. 'T.no_grad' or 'no_grad'), if imported."""
+        imports = self.module_scope.imports
+        for local, target in imports.items():
+            if local in self.module_scope.bindings:
+                continue
+            if target == qualified:
+                return local
+            if qualified.startswith(target + "."):
+                return local + qualified[len(target) :]
+        return None
+
+    def single_value(self, name: ast.Name) -> ast.AST | None:
+        """The one value assigned to a local name, when there is exactly one."""
+        found = self.lookup(name.id, name)
+        if found is None or found[1] != "local":
+            return None
+        values = found[0].bindings[name.id]
+        return values[0] if len(values) == 1 else None
+
+    # ------------------------------------------------------------------ autograd
+    def _grad_mode_of_call(self, call: ast.AST) -> bool | None:
+        """False when this context manager / decorator disables grad, True when it enables,
+        None when it does not touch grad mode."""
+        target = call.func if isinstance(call, ast.Call) else call
+        name = self.qualified_name(target)
+        if name is None:
+            return None
+        args = call.args if isinstance(call, ast.Call) else []
+        keywords = call.keywords if isinstance(call, ast.Call) else []
+        if name in _INFERENCE_MODE or name in _SET_GRAD_ENABLED:
+            flag = args[0] if args else next((k.value for k in keywords if k.arg == "mode"), None)
+            if flag is None:
+                return False if name in _INFERENCE_MODE else None
+            if isinstance(flag, ast.Constant):
+                # inference_mode(True) disables grad; set_grad_enabled(True) enables it.
+                enabled = bool(flag.value) if name in _SET_GRAD_ENABLED else not flag.value
+                return enabled
+            return False  # a runtime flag: assume evaluation code passes False, stay silent
+        if name in _GRAD_OFF:
+            return False
+        if name in _GRAD_ON:
+            return True
+        return None
+
+    def function_grad_mode(self, func: ast.AST) -> bool | None:
+        """Grad mode a def's decorators impose (False: off), or None."""
+        for decorator in getattr(func, "decorator_list", []):
+            mode = self._grad_mode_of_call(decorator)
+            if mode is not None:
+                return mode
+        return None
+
+    def is_grad_disabled(self, node: ast.AST) -> bool:
+        """Whether autograd is off where `node` runs: inside a grad-off with-block, a def so
+        decorated (this one or an enclosing one), a Lightning evaluation hook, or a function
+        whose every call site in this file is itself grad-off."""
+        if self._disabled_by_statement(node):
+            return True
+        child = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (ast.With, ast.AsyncWith)) and child not in ancestor.items:
+                for item in reversed(ancestor.items):
+                    mode = self._grad_mode_of_call(item.context_expr)
+                    if mode is not None:
+                        return not mode
+            elif isinstance(ancestor, FUNCTION_NODES):
+                mode = self.function_grad_mode(ancestor)
+                if mode is not None:
+                    return not mode
+                if getattr(ancestor, "name", None) in GRAD_FREE_HOOKS and isinstance(self.parents.get(ancestor), ast.ClassDef):
+                    return True
+                if self._called_only_without_grad(ancestor):
+                    return True
+            child = ancestor
+        return False
+
+    def _disabled_by_statement(self, node: ast.AST) -> bool:
+        """`torch.set_grad_enabled(False)` as a statement: at module level it covers the file,
+        in a function everything after it there."""
+        if self._grad_off_statements is None:
+            self._grad_off_statements = [
+                (self.enclosing_function(stmt), _position(stmt))
+                for stmt in self.nodes(ast.Expr)
+                if isinstance(stmt.value, ast.Call)
+                and self.qualified_name(stmt.value.func) in _SET_GRAD_ENABLED
+                and self._grad_mode_of_call(stmt.value) is False
+            ]
+        if not self._grad_off_statements:
+            return False
+        function = self.enclosing_function(node)
+        position = _position(node)
+        return any(scope is None or (scope is function and where < position) for scope, where in self._grad_off_statements)
+
+    def _called_only_without_grad(self, func: ast.AST) -> bool:
+        name = getattr(func, "name", None)
+        if name is None:
+            return False
+        if func in self._grad_off_cache:
+            return self._grad_off_cache[func]
+        self._grad_off_cache[func] = False  # recursion guard
+        sites = self.call_sites(name)
+        result = bool(sites) and all(self.is_grad_disabled(site) for site in sites)
+        self._grad_off_cache[func] = result
+        return result
+
+    def call_sites(self, name: str) -> list[ast.Call]:
+        """Calls in this file of a function or method by its plain name (`f(...)`, `self.f(...)`)."""
+        if self._calls_by_callee is None:
+            index: dict[str, list[ast.Call]] = defaultdict(list)
+            for call in self.nodes(ast.Call):
+                func = call.func
+                if isinstance(func, ast.Name):
+                    index[func.id].append(call)
+                elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+                    index[func.attr].append(call)
+            self._calls_by_callee = index
+        return self._calls_by_callee.get(name, [])
+
+    # ------------------------------------------------------------------ phase
+    def scope_body(self, scope_node: ast.AST) -> Iterator[ast.AST]:
+        """Every node lexically inside a function (nested defs included) or, for the module,
+        the module-level code outside defs and classes."""
+        if isinstance(scope_node, ast.Module):
+            stack = list(scope_node.body)
+            while stack:
+                node = stack.pop()
+                if isinstance(node, (*FUNCTION_NODES, ast.ClassDef)):
+                    continue
+                yield node
+                stack.extend(ast.iter_child_nodes(node))
+        else:
+            yield from ast.walk(scope_node)
+
+    def uses_autograd(self, scope_node: ast.AST) -> bool:
+        """Whether the scope trains or otherwise needs gradients: backward, an optimizer step,
+        autograd.grad, fit/train calls, inputs set to require grad."""
+        for node in self.scope_body(scope_node):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = self.qualified_name(func)
+                if name in ("torch.autograd.grad", "torch.autograd.backward", "torch.autograd.functional.jacobian"):
+                    return True
+                if isinstance(func, ast.Attribute):
+                    attr = func.attr
+                    if attr in ("backward", "manual_backward", "fit", "fit_generator", "gradient"):
+                        return True
+                    if attr == "requires_grad_" and not _is_false_call(node):
+                        return True
+                    if attr == "step" and _looks_like_optimizer(func.value):
+                        return True
+                    if attr == "train" and isinstance(func.value, ast.Name) and func.value.id in ("trainer", "self") and not node.args:
+                        return True
+            elif isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                value = node.value
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and target.attr == "requires_grad":
+                        if not (isinstance(value, ast.Constant) and value.value is False):
+                            return True
+        return False
+
+    # ------------------------------------------------------------------ kinds
+    def is_module_class(self, cls: ast.ClassDef, _seen: frozenset[str] = frozenset()) -> bool:
+        for base in cls.bases:
+            name = self.qualified_name(base)
+            if name in _MODULE_BASES:
+                return True
+            if isinstance(base, ast.Name) and base.id in self._local_classes and base.id not in _seen:
+                if self.is_module_class(self._local_classes[base.id], _seen | {base.id}):
+                    return True
+        return False
+
+    def is_model_source(self, value: ast.AST | None) -> bool:
+        """Whether an assigned value is a model: a constructor of a local nn.Module subclass or of
+        torch.nn, from_pretrained, torch.load and friends, or a model passed through .to()/.eval()."""
+        if not isinstance(value, ast.Call):
+            return False
+        func = value.func
+        name = self.qualified_name(func)
+        if name is not None:
+            if name in _MODEL_FACTORIES or name.startswith(_MODEL_FACTORY_PREFIXES):
+                return True
+            last = name.rsplit(".", 1)[-1]
+            if name.startswith("torch.nn.") and last[:1].isupper():
+                return True
+            if last == "from_pretrained" and name.startswith(("transformers.", "diffusers.", "peft.", "sentence_transformers.")):
+                return True
+        if isinstance(func, ast.Attribute) and func.attr in _MODEL_PASSTHROUGH:
+            return self.is_model(func.value)
+        if isinstance(func, ast.Name) and func.id in self._local_classes:
+            if self.lookup(func.id, func) == (self.module_scope, "local"):
+                return self.is_module_class(self._local_classes[func.id])
+        return False
+
+    def is_model(self, expr: ast.AST) -> bool:
+        """Whether an expression is (very likely) a model: see is_model_source, plus names used
+        with model-only methods, model-named parameters and self attributes."""
+        if isinstance(expr, ast.Name):
+            found = self.lookup(expr.id, expr)
+            if found is None or found[1] != "local":
+                return False
+            values = found[0].bindings[expr.id]
+            if any(isinstance(v, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)) for v in values):
+                return False
+            if any(self.is_model_source(v) for v in values):
+                return True
+            if any(isinstance(v, (ast.Constant, ast.JoinedStr, ast.List, ast.Dict, ast.Tuple)) for v in values):
+                return False
+            if self._has_model_method_call(expr.id, found[0].node):
+                return True
+            return is_model_name(expr.id)
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            return is_model_name(expr.attr) or self._self_attribute_is_model(expr)
+        return False
+
+    def _has_model_method_call(self, name: str, scope_node: ast.AST) -> bool:
+        for node in self.scope_body(scope_node):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+                and node.func.attr in _MODEL_ONLY_METHODS
+                and not node.args
+            ):
+                return True
+        return False
+
+    def _self_attribute_is_model(self, expr: ast.Attribute) -> bool:
+        cls = next((a for a in self.ancestors(expr) if isinstance(a, ast.ClassDef)), None)
+        if cls is None:
+            return False
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and target.attr == expr.attr
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == "self"
+                        and self.is_model_source(node.value)
+                    ):
+                        return True
+        return False
+
+
+def _position(node: ast.AST) -> tuple[int, int]:
+    return getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
+
+
+def _is_false_call(call: ast.Call) -> bool:
+    flag = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "requires_grad"), None)
+    return isinstance(flag, ast.Constant) and flag.value is False
+
+
+def _looks_like_optimizer(expr: ast.AST) -> bool:
+    """`optimizer.step()`, `opt.step()`, `self.optim.step()`, `scaler.step(opt)`; not `scheduler.step()`."""
+    name = expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
+    name = name.lower()
+    return ("optim" in name or name in ("opt", "scaler") or name.startswith("opt_") or name.endswith("_opt")) and "sched" not in name
+
+
+def iter_names(node: ast.AST) -> Iterator[str]:
+    """Every plain name read or written inside an expression or statement."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            yield child.id

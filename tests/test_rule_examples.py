@@ -1,0 +1,54 @@
+"""Every rule's own VALID / INVALID examples (Fixit's pattern), with exact fix output."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from greenlint.engine import lint_text
+from greenlint.fixer import fix_text
+from greenlint.rules.base import all_rules
+
+RULES = all_rules()
+VALID = [pytest.param(rule, example, id=f"{rule.code}-valid-{i}") for rule in RULES for i, example in enumerate(rule.VALID)]
+INVALID = [pytest.param(rule, example, id=f"{rule.code}-invalid-{i}") for rule in RULES for i, example in enumerate(rule.INVALID)]
+
+
+def test_every_rule_has_examples():
+    for rule in RULES:
+        assert rule.VALID and rule.INVALID, f"{rule.code} needs VALID and INVALID examples"
+        if rule.fix_applicability is not None:
+            assert any(e.fixed is not None for e in rule.INVALID), f"{rule.code} offers a fix but no example shows it"
+
+
+@pytest.mark.parametrize(("rule", "example"), VALID)
+def test_valid(rule, example):
+    ast.parse(example.code)
+    result = lint_text(example.code, "example.py", [rule(example.options)])
+    assert not result.errors
+    assert [d.message for d in result.diagnostics] == [], example.why
+
+
+@pytest.mark.parametrize(("rule", "example"), INVALID)
+def test_invalid(rule, example):
+    ast.parse(example.code)
+    instance = rule(example.options)
+    result = lint_text(example.code, example.filename, [instance])
+    assert not result.errors
+    assert len(result.diagnostics) == example.count, [d.message for d in result.diagnostics]
+    for diagnostic in result.diagnostics:
+        assert diagnostic.code == rule.code
+        if example.message is not None:
+            assert example.message in diagnostic.message
+        if example.applicability is not None:
+            assert diagnostic.fix is not None and diagnostic.fix.applicability is example.applicability
+    fixed = fix_text(example.code, example.filename, [instance], unsafe_fixes=True)
+    assert not fixed.errors
+    if example.fixed is None:
+        assert fixed.text == example.code, "expected no applicable fix"
+        return
+    assert fixed.text == example.fixed
+    ast.parse(fixed.text)
+    assert lint_text(fixed.text, example.filename, [instance]).diagnostics == []
+    assert fix_text(fixed.text, example.filename, [instance], unsafe_fixes=True).text == fixed.text
