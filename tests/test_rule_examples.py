@@ -25,7 +25,7 @@ def test_every_rule_has_examples():
 @pytest.mark.parametrize(("rule", "example"), VALID)
 def test_valid(rule, example):
     ast.parse(example.code)
-    result = lint_text(example.code, "example.py", [rule(example.options)])
+    result = lint_text(example.code, example.filename, [rule(example.options)])
     assert not result.errors
     assert [d.message for d in result.diagnostics] == [], example.why
 

@@ -78,6 +78,9 @@ _MODEL_FACTORIES = frozenset(
         "open_clip.create_model",
     }
 )
+# from_pretrained classes that are not forward-callable models (pipelines disable grad themselves).
+_NOT_A_MODEL = re.compile(r"Tokenizer|Processor|Extractor|Config|Scheduler|Pipeline|pipeline")
+_SELF_MANAGED = ("ultralytics.", "transformers.pipeline", "diffusers.", "sklearn.")
 _MODEL_FACTORY_PREFIXES = ("torchvision.models.", "timm.models.", "segmentation_models_pytorch.")
 # Methods that return the model they are called on.
 _MODEL_PASSTHROUGH = frozenset({"to", "cuda", "cpu", "eval", "train", "half", "float", "bfloat16", "double", "requires_grad_"})
@@ -89,6 +92,10 @@ _MODEL_NAME = re.compile(
     r"|^\w+_(model|net|network|classifier|encoder|decoder|backbone)$",
     re.IGNORECASE,
 )
+
+
+# `self.X` names: only the noun forms (`self.get_model` is a method, not a model).
+_SELF_MODEL_NAME = re.compile(_MODEL_NAME.pattern.split("|^")[0], re.IGNORECASE)
 
 
 def is_model_name(name: str) -> bool:
@@ -126,6 +133,7 @@ class SemanticModel:
         self._local_classes: dict[str, ast.ClassDef] = {}
         self._calls_by_callee: dict[str, list[ast.Call]] | None = None
         self._grad_off_statements: list[tuple[ast.AST | None, tuple[int, int]]] | None = None
+        self._resolving: set[tuple[int, str]] = set()
         self._build()
 
     # ------------------------------------------------------------------ building
@@ -347,7 +355,7 @@ class SemanticModel:
         target = call.func if isinstance(call, ast.Call) else call
         name = self.qualified_name(target)
         if name is None:
-            return None
+            return self._grad_mode_of_unknown(target)
         args = call.args if isinstance(call, ast.Call) else []
         keywords = call.keywords if isinstance(call, ast.Call) else []
         if name in _INFERENCE_MODE or name in _SET_GRAD_ENABLED:
@@ -363,6 +371,21 @@ class SemanticModel:
             return False
         if name in _GRAD_ON:
             return True
+        return self._grad_mode_of_unknown(target) if not name.startswith("torch.") else None
+
+    def _grad_mode_of_unknown(self, target: ast.AST) -> bool | None:
+        """Grad-off for what we cannot resolve but is named so (`smart_inference_mode`,
+        `self.no_grad_ctx`) or is a local bound to a grad-off manager
+        (`ctx = nullcontext if with_grad else torch.no_grad`): prefer silence."""
+        text = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""
+        if "no_grad" in text or "inference_mode" in text:
+            return False
+        if isinstance(target, ast.Name):
+            found = self.lookup(target.id, target)
+            if found is not None and found[1] == "local":
+                for value in found[0].bindings[target.id]:
+                    if value is not None and any(self.qualified_name(n) in _GRAD_OFF for n in ast.walk(value) if isinstance(n, (ast.Name, ast.Attribute))):
+                        return False
         return None
 
     def function_grad_mode(self, func: ast.AST) -> bool | None:
@@ -507,7 +530,7 @@ class SemanticModel:
             if name.startswith("torch.nn.") and last[:1].isupper():
                 return True
             if last == "from_pretrained" and name.startswith(("transformers.", "diffusers.", "peft.", "sentence_transformers.")):
-                return True
+                return not _NOT_A_MODEL.search(name)
         if isinstance(func, ast.Attribute) and func.attr in _MODEL_PASSTHROUGH:
             return self.is_model(func.value)
         if isinstance(func, ast.Name) and func.id in self._local_classes:
@@ -522,19 +545,43 @@ class SemanticModel:
             found = self.lookup(expr.id, expr)
             if found is None or found[1] != "local":
                 return False
-            values = found[0].bindings[expr.id]
-            if any(isinstance(v, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)) for v in values):
+            key = (id(found[0]), expr.id)
+            if key in self._resolving:  # `model = model.to(device)` refers to itself
                 return False
-            if any(self.is_model_source(v) for v in values):
-                return True
-            if any(isinstance(v, (ast.Constant, ast.JoinedStr, ast.List, ast.Dict, ast.Tuple)) for v in values):
-                return False
-            if self._has_model_method_call(expr.id, found[0].node):
-                return True
-            return is_model_name(expr.id)
+            self._resolving.add(key)
+            try:
+                return self._is_model_name_binding(expr, found[0])
+            finally:
+                self._resolving.discard(key)
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
-            return is_model_name(expr.attr) or self._self_attribute_is_model(expr)
+            key = (0, "self." + expr.attr)
+            if key in self._resolving:  # `self.model = self.model.to(device)`
+                return False
+            self._resolving.add(key)
+            try:
+                return self._self_attribute_is_model(expr)
+            finally:
+                self._resolving.discard(key)
         return False
+
+    def _is_model_name_binding(self, expr: ast.Name, scope: Scope) -> bool:
+        values = scope.bindings[expr.id]
+        if any(isinstance(v, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)) for v in values):
+            return False
+        if any(self.is_model_source(v) for v in values):
+            return True
+        if any(self._is_self_managed(v) for v in values):
+            return False
+        if any(isinstance(v, (ast.Constant, ast.JoinedStr, ast.List, ast.Dict, ast.Tuple)) for v in values):
+            return False
+        if self._has_model_method_call(expr.id, scope.node):
+            return True
+        return is_model_name(expr.id)
+
+    def _is_self_managed(self, value: ast.AST | None) -> bool:
+        """Wrappers whose __call__ disables grad itself (pipelines, ultralytics models)."""
+        name = self.call_name(value)
+        return name is not None and (name.startswith(_SELF_MANAGED) or bool(_NOT_A_MODEL.search(name)))
 
     def _has_model_method_call(self, name: str, scope_node: ast.AST) -> bool:
         for node in self.scope_body(scope_node):
@@ -550,21 +597,22 @@ class SemanticModel:
         return False
 
     def _self_attribute_is_model(self, expr: ast.Attribute) -> bool:
+        """`self.X` is a model when the class assigns it one; with no assignment in sight, when
+        it is named like one and is not one of the class's methods."""
         cls = next((a for a in self.ancestors(expr) if isinstance(a, ast.ClassDef)), None)
         if cls is None:
             return False
+        values = []
         for node in ast.walk(cls):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == expr.attr:
+                return False
             if isinstance(node, ast.Assign):
                 for target in node.targets:
-                    if (
-                        isinstance(target, ast.Attribute)
-                        and target.attr == expr.attr
-                        and isinstance(target.value, ast.Name)
-                        and target.value.id == "self"
-                        and self.is_model_source(node.value)
-                    ):
-                        return True
-        return False
+                    if isinstance(target, ast.Attribute) and target.attr == expr.attr and isinstance(target.value, ast.Name) and target.value.id == "self":
+                        values.append(node.value)
+        if not values:
+            return bool(_SELF_MODEL_NAME.match(expr.attr))
+        return any(self.is_model_source(v) or (isinstance(v, ast.Name) and self.is_model(v)) for v in values)
 
 
 def _position(node: ast.AST) -> tuple[int, int]:

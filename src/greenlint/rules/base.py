@@ -32,6 +32,7 @@ class Valid:
     code: str
     options: dict[str, Any] = field(default_factory=dict)
     why: str = ""
+    filename: str = "example.py"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", textwrap.dedent(self.code).lstrip("\n"))

@@ -20,6 +20,7 @@ _INFERENCE_WORDS = frozenset(
     "predictions infer inference generate generation sample sampling serve serving".split()
 )
 _EVAL_LOADER = re.compile(r"(^|[_\W])(val|valid|validation|test|testing|eval|evaluation|dev|holdout)([_\W\d]|s?$)", re.IGNORECASE)
+_TEST_FOLDER = re.compile(r"(^|/)tests?/")
 _ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "route", "websocket", "api_route"})
 # Model internals: calls of submodules there are part of someone else's forward or training.
 _MODEL_INTERNALS = frozenset({"forward", "__call__", "training_step", "compute_loss", "loss", "train_step", "step"})
@@ -64,6 +65,7 @@ class InferenceWithoutNoGrad(Rule):
     frameworks = ("torch", "transformers", "timm", "lightning", "diffusers")
     fix_applicability = Applicability.SAFE
     options = {
+        "include-tests": Option(bool, False, "Also check test files (test_*.py, *_test.py, conftest.py, files under tests/)"),
         "extra-inference-names": Option(
             list, [], "More words that mark a function as inference (matched against its name's _-separated words)", str
         ),
@@ -189,6 +191,76 @@ class InferenceWithoutNoGrad(Rule):
                 return model(x)
             """,
             why="grad disabled for the whole script",
+        ),
+        Valid(
+            """
+            import torch
+
+            def test_forward_shape():
+                model = torch.nn.Linear(2, 2)
+                model.eval()
+                assert model(torch.zeros(1, 2)).shape == (1, 2)
+            """,
+            filename="tests/test_model.py",
+            why="test files are skipped unless include-tests is set",
+        ),
+        Valid(
+            """
+            import torch
+            from utils import smart_inference_mode
+
+            @smart_inference_mode()
+            def predict(model, x):
+                return model(x)
+            """,
+            why="an unresolved decorator named like inference_mode",
+        ),
+        Valid(
+            """
+            import torch
+            from contextlib import nullcontext
+
+            def predict_minibatch(model, x, with_grad):
+                grad_context = nullcontext if with_grad else torch.no_grad
+                with grad_context():
+                    return model(x)
+            """,
+            why="a local alias of no_grad",
+        ),
+        Valid(
+            """
+            import torch
+
+            class MaskDecoder(torch.nn.Module):
+                def forward(self, x):
+                    return self.predict_masks(x)
+
+                def predict_masks(self, x):
+                    return self.transformer(x)
+            """,
+            why="a helper of the model's own forward",
+        ),
+        Valid(
+            """
+            from ultralytics import YOLO
+            from transformers import AutoTokenizer
+
+            def predict(path, texts):
+                model = YOLO(path)
+                tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")
+                return model(texts), tokenizer(texts)
+            """,
+            why="wrappers that disable grad themselves; tokenizers are not models",
+        ),
+        Valid(
+            """
+            import torch
+
+            class Trainer:
+                def evaluation_loop(self, batch):
+                    return self.generate_from_model(batch)
+            """,
+            why="a method, not a model attribute",
         ),
     ]
     INVALID = [
@@ -349,6 +421,8 @@ class InferenceWithoutNoGrad(Rule):
     ]
 
     def check(self, ctx: Context) -> None:
+        if not self.settings["include-tests"] and is_test_file(ctx.filename):
+            return
         semantic = ctx.semantic
         words = _INFERENCE_WORDS | set(self.settings["extra-inference-names"])
         findings: list[tuple[ast.Call, str, ast.AST, _Target]] = []
@@ -375,8 +449,11 @@ class InferenceWithoutNoGrad(Rule):
         """(reason, scope, fix target) when the call runs in inference code, else None."""
         semantic = ctx.semantic
         if function is not None:
-            in_class = isinstance(semantic.parent(function), ast.ClassDef)
-            if _is_inference_name(function.name, words, ctx.filename):
+            parent = semantic.parent(function)
+            in_class = isinstance(parent, ast.ClassDef)
+            if in_class and semantic.is_module_class(parent) and _called_on_self(semantic, function.name):
+                return None  # a helper of the model's own forward, e.g. SAM's predict_masks
+            if _is_inference_name(function.name, words):
                 return f"in `{function.name}()`, an inference function", scope, _Target.decorate(function)
             if _is_route_handler(function):
                 return f"in request handler `{function.name}()`", scope, _Target.decorate(function)
@@ -500,15 +577,18 @@ def _name_words(name: str) -> list[str]:
     return [w for w in spaced.lower().split("_") if w]
 
 
-def _is_inference_name(name: str, words: frozenset[str] | set[str], filename: str) -> bool:
-    if name.startswith("test_") and _is_test_file(filename):
-        return False  # pytest tests: exercising a model once costs nothing worth a finding
+def _is_inference_name(name: str, words: frozenset[str] | set[str]) -> bool:
     return any(word in words for word in _name_words(name))
 
 
-def _is_test_file(filename: str) -> bool:
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    return base.startswith("test_") or base.endswith("_test.py") or "/tests/" in filename.replace("\\", "/")
+def is_test_file(filename: str) -> bool:
+    path = filename.replace("\\", "/")
+    base = path.rsplit("/", 1)[-1]
+    return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py" or bool(_TEST_FOLDER.search(path))
+
+
+def _called_on_self(semantic: SemanticModel, name: str) -> bool:
+    return any(isinstance(c.func, ast.Attribute) for c in semantic.call_sites(name))
 
 
 def _is_route_handler(function) -> bool:
