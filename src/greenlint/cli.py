@@ -1,0 +1,253 @@
+"""The command line: `greenlint check` (the default command), `rule`, `rules`. Kept thin:
+it wires discovery, configuration, the engine, the fixer and the reporters together."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from greenlint import __version__
+from greenlint.config import CliOverrides, ConfigError, SettingsResolver
+from greenlint.diagnostics import Applicability, LineIndex
+from greenlint.discovery import DEFAULT_EXCLUDES, discover
+from greenlint.engine import lint_text
+from greenlint.fixer import fix_text
+from greenlint.report import FORMATS, FileReport, render_concise, render_json, render_statistics, render_text, summary, unified_diff
+from greenlint.rules.base import all_rules
+from greenlint.source import SourceError, SourceFile, read_source, source_from_bytes, write_source
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class DefaultGroup(click.Group):
+    """Runs `check` when no subcommand is named, so `greenlint --fix .` works like ruff."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not any(a in ("--help", "-h", "--version") for a in args[:1]) and (not args or args[0] not in self.commands):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="greenlint")
+def main() -> None:
+    """greenlint: find, fix and measure energy waste in Python AI code."""
+
+
+def _split(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+@dataclass
+class RunState:
+    reports: list[FileReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    fixed: Counter = field(default_factory=Counter)
+    diffs: list[str] = field(default_factory=list)
+    fixed_by_file: dict[str, Counter] = field(default_factory=dict)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Apply fixes (safe ones; add --unsafe-fixes for the rest).")
+@click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (or show as fixable) unsafe fixes.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing; exit 1 if any.")
+@click.option("--show-fixes", is_flag=True, help="List what --fix changed, per file and rule.")
+@click.option("--select", multiple=True, help="Rules to enable: code, prefix (GL1), name or ALL. Replaces the config.")
+@click.option("--extend-select", multiple=True, help="Rules to enable on top of the selection.")
+@click.option("--ignore", multiple=True, help="Rules to disable.")
+@click.option("--exclude", multiple=True, help="Paths to exclude (replaces the defaults).")
+@click.option("--extend-exclude", multiple=True, help="Paths to exclude on top of the defaults.")
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Use this pyproject.toml / greenlint.toml for every file.")
+@click.option("--stdin-filename", help="The name of the file read from stdin (`-`), for config and messages.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+def check(
+    paths: tuple[Path, ...],
+    fix: bool,
+    unsafe_fixes: bool | None,
+    show_diff: bool,
+    show_fixes: bool,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    extend_exclude: tuple[str, ...],
+    output_format: str,
+    statistics: bool,
+    exit_zero: bool,
+    config_path: Path | None,
+    stdin_filename: str | None,
+    quiet: bool,
+) -> None:
+    """Lint PATHS (default: the current folder); `-` reads stdin."""
+    rules = all_rules()
+    overrides = CliOverrides(
+        select=_split(select) or None,
+        extend_select=_split(extend_select),
+        ignore=_split(ignore),
+        unsafe_fixes=unsafe_fixes,
+        exclude=_split(exclude) or None,
+        extend_exclude=_split(extend_exclude),
+    )
+    cwd = Path.cwd()
+    resolver = SettingsResolver(rules, overrides, explicit_config=config_path, cwd=cwd)
+    state = RunState()
+    rule_classes = {rule.code: rule for rule in rules}
+    try:
+        if paths == (Path("-"),):
+            name = stdin_filename or "-"
+            settings = resolver.settings_for(Path(stdin_filename).resolve() if stdin_filename else cwd)
+            source = source_from_bytes(sys.stdin.buffer.read(), name)
+            fixed_text = _process(source, settings, rule_classes, fix or show_diff, settings.unsafe_fixes, state)
+            if fix and not show_diff:
+                sys.stdout.write(fixed_text)
+                sys.stdout.flush()
+        else:
+            base_settings = resolver.settings_for(cwd)
+            found = discover(
+                list(paths) or [Path(".")],
+                exclude=base_settings.exclude or DEFAULT_EXCLUDES,
+                extend_exclude=base_settings.extend_exclude,
+                root=base_settings.root,
+            )
+            state.errors.extend(found.errors)
+            for path in found.files:
+                settings = resolver.settings_for(path)
+                try:
+                    source = read_source(path, _display(path, cwd))
+                except SourceError as error:
+                    state.errors.append(str(error))
+                    continue
+                new_text = _process(source, settings, rule_classes, fix or show_diff, settings.unsafe_fixes, state)
+                if fix and not show_diff and new_text != source.text:
+                    try:
+                        write_source(source, new_text)
+                    except SourceError as error:
+                        state.errors.append(str(error))
+                        state.fixed.subtract(state.fixed_by_file.pop(source.display_name, Counter()))
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    effective_unsafe = bool(resolver.settings_for(cwd).unsafe_fixes) if unsafe_fixes is None else unsafe_fixes
+    _emit(state, output_format, statistics, show_diff, show_fixes, fix, quiet, effective_unsafe, stdin_fix=fix and paths == (Path("-"),))
+    sys.exit(_exit_code(state, show_diff, exit_zero))
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return os.path.relpath(path, cwd) if path.is_absolute() else str(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _process(source: SourceFile, settings, rule_classes, want_fixes: bool, unsafe: bool, state: RunState) -> str:
+    """Lint (or fix) one file; record its findings; return its text after fixes."""
+    path = source.path or Path(source.display_name)
+    rules = [rule_classes[code](settings.rule_options.get(code)) for code in sorted(settings.enabled_for(path)) if code in rule_classes]
+    text = source.text
+    if want_fixes:
+        result = fix_text(text, source.display_name, rules, unsafe_fixes=unsafe)
+        lint, text = result.remaining, result.text
+        state.errors.extend(result.errors)
+        if result.changed:
+            state.fixed.update(result.fixed)
+            state.fixed_by_file[source.display_name] = result.fixed
+            state.diffs.append(unified_diff(source.text, text, source.display_name))
+    else:
+        lint = lint_text(text, source.display_name, rules)
+        state.errors.extend(lint.errors)
+    if lint.diagnostics:
+        absolute = str(source.path.resolve()) if source.path else source.display_name
+        state.reports.append(FileReport(source.display_name, absolute, LineIndex(text), lint.diagnostics))
+    return text
+
+
+def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix, quiet, unsafe, stdin_fix) -> None:
+    # With `--fix` on stdin the fixed code owns stdout; findings go to stderr.
+    out = sys.stderr if stdin_fix else sys.stdout
+    for error in state.errors:
+        click.echo(f"error: {error}", err=True)
+    if show_diff:
+        out.write("".join(state.diffs))
+        if not quiet:
+            count = sum(state.fixed.values())
+            click.echo(f"Would fix {count} error{'s' if count != 1 else ''}." if count else "No fixes would be applied.", err=True)
+        return
+    if statistics:
+        out.write(render_statistics(state.reports, unsafe, output_format))
+        return
+    if output_format == "json":
+        out.write(render_json(state.reports))
+        return
+    renderer = render_concise if output_format == "concise" else render_text
+    out.write(renderer(state.reports, unsafe))
+    if show_fixes and fix and state.fixed_by_file:
+        out.write(_fixed_listing(state))
+    if not quiet:
+        out.write(summary(state.reports, sum(state.fixed.values()), unsafe))
+
+
+def _fixed_listing(state: RunState) -> str:
+    names = {rule.code: rule.name for rule in all_rules()}
+    lines = [f"\nFixed {sum(state.fixed.values())} errors:"]
+    for filename, counts in sorted(state.fixed_by_file.items()):
+        lines.append(f"- {filename}:")
+        for code, count in sorted(counts.items()):
+            lines.append(f"    {count} × {code} ({names.get(code, '')})")
+    return "\n".join(lines) + "\n\n"
+
+
+def _exit_code(state: RunState, show_diff: bool, exit_zero: bool) -> int:
+    if state.errors:
+        return EXIT_ERROR
+    if show_diff:
+        return EXIT_FINDINGS if state.diffs else EXIT_CLEAN
+    if exit_zero:
+        return EXIT_CLEAN
+    return EXIT_FINDINGS if any(r.diagnostics for r in state.reports) else EXIT_CLEAN
+
+
+@main.command("rules")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_rules(output_format: str) -> None:
+    """List every rule with its impact and fix availability."""
+    rules = all_rules()
+    labels = {None: "none", **{a: a.value for a in Applicability}}
+    if output_format == "json":
+        import json
+
+        rows = [{"code": r.code, "name": r.name, "summary": r.summary, "impact": r.impact, "fix": labels[r.fix_applicability]} for r in rules]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'code':<7} {'name':<34} {'impact':<7} {'fix':<13} summary")
+    for r in rules:
+        click.echo(f"{r.code:<7} {r.name:<34} {r.impact:<7} {labels[r.fix_applicability]:<13} {r.summary}")
+
+
+@main.command("rule")
+@click.argument("selector")
+def show_rule(selector: str) -> None:
+    """Print a rule's catalogue entry (by code or name)."""
+    from greenlint.catalogue import entry
+    from greenlint.rules.base import rule_by_selector
+
+    rule = rule_by_selector(selector.upper() if selector[:2].lower() == "gl" else selector)
+    if rule is None:
+        click.echo(f"error: unknown rule {selector!r}; `greenlint rules` lists them", err=True)
+        sys.exit(EXIT_ERROR)
+    found = entry(rule.code)
+    click.echo(found.text if found is not None else (rule.__doc__ or rule.summary))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

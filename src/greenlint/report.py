@@ -1,0 +1,156 @@
+"""Output formats: text (with source line and caret), concise, json (ruff-compatible fields)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from greenlint.diagnostics import Applicability, Diagnostic, FixUnavailable, LineIndex
+
+FORMATS = ("text", "concise", "json")
+
+
+@dataclass
+class FileReport:
+    """A file's remaining findings, with what is needed to show them."""
+
+    filename: str  # as shown to the user
+    absolute: str  # for json
+    lines: LineIndex
+    diagnostics: list[Diagnostic]
+
+
+def _fix_marker(diagnostic: Diagnostic, unsafe_fixes: bool) -> str:
+    fix = diagnostic.fix
+    return "[*] " if fix is not None and fix.applicability.allowed(unsafe_fixes) else ""
+
+
+def _location(lines: LineIndex, offset: int) -> dict[str, int]:
+    row, column = lines.row_col(offset)
+    return {"row": row, "column": column}
+
+
+def unified_diff(old: str, new: str, filename: str) -> str:
+    return "".join(
+        difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{filename}", f"b/{filename}")
+    )
+
+
+def render_concise(reports: Sequence[FileReport], unsafe_fixes: bool) -> str:
+    out = []
+    for report in reports:
+        for d in report.diagnostics:
+            row, column = report.lines.row_col(d.start)
+            code = f"{d.code} " if d.code else ""
+            out.append(f"{report.filename}:{row}:{column}: {code}{_fix_marker(d, unsafe_fixes)}{d.message}\n")
+    return "".join(out)
+
+
+def render_text(reports: Sequence[FileReport], unsafe_fixes: bool) -> str:
+    out = []
+    for report in reports:
+        lines = report.lines
+        for d in report.diagnostics:
+            row, column = lines.row_col(d.start)
+            end_row, end_column = lines.row_col(d.end)
+            code = f"{d.code} " if d.code else ""
+            out.append(f"{report.filename}:{row}:{column}: {code}{_fix_marker(d, unsafe_fixes)}{d.message}\n")
+            source = lines.line_text(row).expandtabs(4) if row <= len(lines.line_starts) else ""
+            gutter = " " * len(str(row))
+            width = (end_column - column) if end_row == row else len(lines.line_text(row)) - column + 1
+            prefix = lines.line_text(row)[: column - 1].expandtabs(4)
+            out.append(f"{gutter} |\n{row} | {source}\n{gutter} | {' ' * len(prefix)}{'^' * max(width, 1)} {d.code or ''}\n{gutter} |\n")
+            if d.fix is not None:
+                kind = {Applicability.SAFE: "", Applicability.UNSAFE: " (unsafe fix)", Applicability.DISPLAY_ONLY: " (suggestion)"}
+                out.append(f"{gutter} = help: {d.fix.message}{kind[d.fix.applicability]}\n")
+            out.append("\n")
+    return "".join(out)
+
+
+def render_json(reports: Sequence[FileReport]) -> str:
+    items = []
+    for report in reports:
+        lines = report.lines
+        for d in report.diagnostics:
+            items.append(
+                {
+                    "cell": None,
+                    "code": d.code,
+                    "name": d.name,
+                    "message": d.message,
+                    "filename": report.absolute,
+                    "location": _location(lines, d.start),
+                    "end_location": _location(lines, d.end),
+                    "fix": _json_fix(d, lines),
+                    "noqa_row": lines.row_col(d.start)[0],
+                    "url": d.url,
+                    "impact": d.impact,
+                }
+            )
+    return json.dumps(items, indent=2) + "\n"
+
+
+def _json_fix(diagnostic: Diagnostic, lines: LineIndex) -> dict | None:
+    fix = diagnostic.fix
+    if fix is None:
+        return None
+    try:
+        edits = [] if fix.applicability is Applicability.DISPLAY_ONLY and fix.build is None else fix.edits
+    except FixUnavailable:
+        return None
+    return {
+        "applicability": fix.applicability.value,
+        "message": fix.message,
+        "changes_numerics": fix.changes_numerics,
+        "edits": [
+            {"content": e.content, "location": _location(lines, e.start), "end_location": _location(lines, e.end)} for e in edits
+        ],
+    }
+
+
+def render_statistics(reports: Sequence[FileReport], unsafe_fixes: bool, output_format: str) -> str:
+    counts: Counter = Counter()
+    names: dict[str, str] = {}
+    fixable: Counter = Counter()
+    for report in reports:
+        for d in report.diagnostics:
+            key = d.code or "syntax-error"
+            counts[key] += 1
+            names[key] = d.name
+            if d.fix is not None and d.fix.applicability.allowed(unsafe_fixes):
+                fixable[key] += 1
+    if output_format == "json":
+        rows = [{"code": c, "name": names[c], "count": n, "fixable": fixable[c] > 0} for c, n in counts.most_common()]
+        return json.dumps(rows, indent=2) + "\n"
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    return "".join(
+        f"{n:>{width}}\t{code}\t{'[*] ' if fixable[code] else '    '}{names[code]}\n" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+
+
+def summary(reports: Sequence[FileReport], fixed: int, unsafe_fixes: bool) -> str:
+    """The closing lines of text output, ruff-style."""
+    remaining = [d for r in reports for d in r.diagnostics]
+    total = len(remaining)
+    lines = []
+    if total == 0 and fixed == 0:
+        return "All checks passed!\n"
+    noun = "error" if total + fixed == 1 else "errors"
+    if fixed:
+        lines.append(f"Found {total + fixed} {noun} ({fixed} fixed, {total} remaining).")
+    else:
+        lines.append(f"Found {total} {noun}.")
+    fixable = sum(1 for d in remaining if d.fix is not None and d.fix.applicability.allowed(unsafe_fixes))
+    hidden = sum(1 for d in remaining if d.fix is not None and d.fix.applicability is Applicability.UNSAFE and not unsafe_fixes)
+    if fixable or hidden:
+        parts = []
+        if fixable:
+            parts.append(f"[*] {fixable} fixable with the `--fix` option")
+        if hidden:
+            prefix = "" if fixable else "No fixes available "
+            parts.append(f"{prefix}({hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with the `--unsafe-fixes` option)")
+        lines.append(" ".join(parts) + ".")
+    return "\n".join(lines) + "\n"
