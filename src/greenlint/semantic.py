@@ -134,47 +134,63 @@ class SemanticModel:
         self._calls_by_callee: dict[str, list[ast.Call]] | None = None
         self._grad_off_statements: list[tuple[ast.AST | None, tuple[int, int]]] | None = None
         self._resolving: set[tuple[int, str]] = set()
+        # Per-file memo space for rules' own derived facts, keyed by the rule's code.
+        self.rule_cache: dict[str, dict] = {}
+        self._model_names: dict[tuple[int, str], bool] = {}
+        self._scope_body_cache: dict[ast.AST, list[ast.AST]] = {}
+        self._scope_calls_cache: dict[ast.AST, list[ast.Call]] = {}
+        self._autograd_cache: dict[ast.AST, bool] = {}
+        self._model_method_receivers: dict[ast.AST, set[str]] = {}
+        self._sorted: set[type] = set()
+        self._class_cache: dict[ast.ClassDef, tuple[set[str], dict[str, list[ast.AST]]]] = {}
         self._build()
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
-        # Iterative walk: deeply nested expressions must not hit the recursion limit.
+        # Iterative walk (deep expressions must not hit the recursion limit), with the child
+        # iteration inlined: this loop is most of greenlint's time on a large tree.
+        AST, list_ = ast.AST, list
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
         parents = self.parents
         by_type = self.by_type
         scope_of = self._scope_of
+        binders = _BINDERS
         while stack:
             node, scope = stack.pop()
             scope_of[node] = scope
-            by_type[type(node)].append(node)
+            kind = type(node)
+            by_type[kind].append(node)
             inner = scope
-            if isinstance(node, SCOPE_NODES) and node is not self.tree:
-                inner = Scope(node, scope)
-                self.scopes[node] = inner
-                self._bind_definition(node, scope, inner)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self._bind_import(node, scope)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
-                self._bind_assignment(node, scope)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                self._bind_targets(node.target, None, scope)
-            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                self._bind_targets(node.optional_vars, None, scope)
-            for child in ast.iter_child_nodes(node):
-                parents[child] = node
-                # Decorators, defaults, bases and annotations are evaluated in the outer scope.
-                child_scope = inner if self._inside_body(node, child) else scope
-                stack.append((child, child_scope))
-        for nodes in by_type.values():
-            nodes.sort(key=_position)
+            binder = binders.get(kind)
+            if binder is not None:
+                inner = binder(self, node, scope) or scope
+            owner_is_def = kind in _DEF_TYPES
+            for field in node._fields:
+                value = getattr(node, field, None)
+                if isinstance(value, AST):
+                    parents[value] = node
+                    # A lambda's body is inside it; its defaults are not.
+                    stack.append((value, inner if kind is not ast.Lambda or field == "body" else scope))
+                elif value.__class__ is list_:
+                    for item in reversed(value):
+                        if isinstance(item, AST):
+                            parents[item] = node
+                            # Only a def's or class's body runs in its scope; decorators,
+                            # defaults, bases and annotations run outside.
+                            stack.append((item, inner if not owner_is_def or field == "body" else scope))
 
-    @staticmethod
-    def _inside_body(owner: ast.AST, child: ast.AST) -> bool:
-        if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            return isinstance(child, ast.stmt)  # the body; decorators, args and bases are not
-        if isinstance(owner, ast.Lambda):
-            return child is owner.body
-        return True
+    def _bind_scope(self, node: ast.AST, outer: Scope) -> Scope:
+        inner = Scope(node, outer)
+        self.scopes[node] = inner
+        self._bind_definition(node, outer, inner)
+        return inner
+
+    def _bind_for(self, node: ast.AST, scope: Scope) -> None:
+        self._bind_targets(node.target, None, scope)
+
+    def _bind_withitem(self, node: ast.withitem, scope: Scope) -> None:
+        if node.optional_vars is not None:
+            self._bind_targets(node.optional_vars, None, scope)
 
     def _bind_definition(self, node: ast.AST, outer: Scope, inner: Scope) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -226,7 +242,13 @@ class SemanticModel:
     # ------------------------------------------------------------------ structure
     def nodes(self, node_type: type) -> list:
         """All nodes of a type, in source order."""
-        return self.by_type.get(node_type, [])
+        found = self.by_type.get(node_type)
+        if found is None:
+            return []
+        if node_type not in self._sorted:
+            found.sort(key=_position)
+            self._sorted.add(node_type)
+        return found
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self.parents.get(node)
@@ -463,23 +485,43 @@ class SemanticModel:
         return self._calls_by_callee.get(name, [])
 
     # ------------------------------------------------------------------ phase
-    def scope_body(self, scope_node: ast.AST) -> Iterator[ast.AST]:
+    def scope_body(self, scope_node: ast.AST) -> list[ast.AST]:
         """Every node lexically inside a function (nested defs included) or, for the module,
-        the module-level code outside defs and classes."""
+        the module-level code outside defs and classes. Cached: rules ask this often."""
+        cached = self._scope_body_cache.get(scope_node)
+        if cached is not None:
+            return cached
         if isinstance(scope_node, ast.Module):
+            nodes = []
             stack = list(scope_node.body)
             while stack:
                 node = stack.pop()
                 if isinstance(node, (*FUNCTION_NODES, ast.ClassDef)):
                     continue
-                yield node
+                nodes.append(node)
                 stack.extend(ast.iter_child_nodes(node))
         else:
-            yield from ast.walk(scope_node)
+            nodes = list(ast.walk(scope_node))
+        self._scope_body_cache[scope_node] = nodes
+        return nodes
+
+    def scope_calls(self, scope_node: ast.AST) -> list[ast.Call]:
+        cached = self._scope_calls_cache.get(scope_node)
+        if cached is None:
+            cached = [n for n in self.scope_body(scope_node) if isinstance(n, ast.Call)]
+            cached.sort(key=_position)
+            self._scope_calls_cache[scope_node] = cached
+        return cached
 
     def uses_autograd(self, scope_node: ast.AST) -> bool:
         """Whether the scope trains or otherwise needs gradients: backward, an optimizer step,
         autograd.grad, fit/train calls, inputs set to require grad."""
+        cached = self._autograd_cache.get(scope_node)
+        if cached is None:
+            cached = self._autograd_cache[scope_node] = self._uses_autograd(scope_node)
+        return cached
+
+    def _uses_autograd(self, scope_node: ast.AST) -> bool:
         for node in self.scope_body(scope_node):
             if isinstance(node, ast.Call):
                 func = node.func
@@ -546,11 +588,14 @@ class SemanticModel:
             if found is None or found[1] != "local":
                 return False
             key = (id(found[0]), expr.id)
+            if key in self._model_names:
+                return self._model_names[key]
             if key in self._resolving:  # `model = model.to(device)` refers to itself
                 return False
             self._resolving.add(key)
             try:
-                return self._is_model_name_binding(expr, found[0])
+                result = self._model_names[key] = self._is_model_name_binding(expr, found[0])
+                return result
             finally:
                 self._resolving.discard(key)
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
@@ -584,35 +629,54 @@ class SemanticModel:
         return name is not None and (name.startswith(_SELF_MANAGED) or bool(_NOT_A_MODEL.search(name)))
 
     def _has_model_method_call(self, name: str, scope_node: ast.AST) -> bool:
-        for node in self.scope_body(scope_node):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == name
+        receivers = self._model_method_receivers.get(scope_node)
+        if receivers is None:
+            receivers = {
+                node.func.value.id
+                for node in self.scope_calls(scope_node)
+                if isinstance(node.func, ast.Attribute)
                 and node.func.attr in _MODEL_ONLY_METHODS
+                and isinstance(node.func.value, ast.Name)
                 and not node.args
-            ):
-                return True
-        return False
+            }
+            self._model_method_receivers[scope_node] = receivers
+        return name in receivers
 
     def _self_attribute_is_model(self, expr: ast.Attribute) -> bool:
         """`self.X` is a model when the class assigns it one; with no assignment in sight, when
         it is named like one and is not one of the class's methods."""
-        cls = next((a for a in self.ancestors(expr) if isinstance(a, ast.ClassDef)), None)
+        cls = self._enclosing_class(expr)
         if cls is None:
             return False
-        values = []
-        for node in ast.walk(cls):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == expr.attr:
-                return False
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Attribute) and target.attr == expr.attr and isinstance(target.value, ast.Name) and target.value.id == "self":
-                        values.append(node.value)
+        methods, assigned = self._class_members(cls)
+        if expr.attr in methods:
+            return False
+        values = assigned.get(expr.attr)
         if not values:
             return bool(_SELF_MODEL_NAME.match(expr.attr))
         return any(self.is_model_source(v) or (isinstance(v, ast.Name) and self.is_model(v)) for v in values)
+
+    def _class_members(self, cls: ast.ClassDef) -> tuple[set[str], dict[str, list[ast.AST]]]:
+        """A class's method names and what it assigns to each `self.X` (gathered for every
+        class in one pass over the file's defs and assignments)."""
+        if not self._class_cache:
+            for klass in self.nodes(ast.ClassDef):
+                self._class_cache[klass] = (set(), defaultdict(list))
+            for kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+                for func in self.nodes(kind):
+                    owner = self._enclosing_class(func)
+                    if owner is not None:
+                        self._class_cache[owner][0].add(func.name)
+            for node in self.nodes(ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                        owner = self._enclosing_class(node)
+                        if owner is not None:
+                            self._class_cache[owner][1][target.attr].append(node.value)
+        return self._class_cache.get(cls) or (set(), {})
+
+    def _enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
+        return next((a for a in self.ancestors(node) if isinstance(a, ast.ClassDef)), None)
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
@@ -636,3 +700,22 @@ def iter_names(node: ast.AST) -> Iterator[str]:
     for child in ast.walk(node):
         if isinstance(child, ast.Name):
             yield child.id
+
+
+_DEF_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_BINDERS = {
+    ast.FunctionDef: SemanticModel._bind_scope,
+    ast.AsyncFunctionDef: SemanticModel._bind_scope,
+    ast.ClassDef: SemanticModel._bind_scope,
+    ast.Lambda: SemanticModel._bind_scope,
+    ast.Import: SemanticModel._bind_import,
+    ast.ImportFrom: SemanticModel._bind_import,
+    ast.Assign: SemanticModel._bind_assignment,
+    ast.AnnAssign: SemanticModel._bind_assignment,
+    ast.AugAssign: SemanticModel._bind_assignment,
+    ast.NamedExpr: SemanticModel._bind_assignment,
+    ast.For: SemanticModel._bind_for,
+    ast.AsyncFor: SemanticModel._bind_for,
+    ast.comprehension: SemanticModel._bind_for,
+    ast.withitem: SemanticModel._bind_withitem,
+}

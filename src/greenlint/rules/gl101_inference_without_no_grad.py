@@ -426,7 +426,6 @@ class InferenceWithoutNoGrad(Rule):
         semantic = ctx.semantic
         words = _INFERENCE_WORDS | set(self.settings["extra-inference-names"])
         findings: list[tuple[ast.Call, str, ast.AST, _Target]] = []
-        autograd: dict[ast.AST, bool] = {}
         for call in semantic.nodes(ast.Call):
             target = forward_target(call)
             if target is None or not semantic.is_model(target) or semantic.is_grad_disabled(call):
@@ -435,9 +434,7 @@ class InferenceWithoutNoGrad(Rule):
             scope = function or semantic.tree
             if function is not None and function.name in _MODEL_INTERNALS:
                 continue
-            if scope not in autograd:
-                autograd[scope] = semantic.uses_autograd(scope)
-            if autograd[scope] or _is_frozen(semantic, target, scope):
+            if semantic.uses_autograd(scope) or _is_frozen(semantic, target, scope):
                 continue
             found = self._inference_context(ctx, call, target, function, scope, words)
             if found is not None:
@@ -599,21 +596,13 @@ def _is_route_handler(function) -> bool:
     return False
 
 
-def _same(a: ast.AST, b: ast.AST) -> bool:
-    return ast.dump(a) == ast.dump(b)
-
-
 def _eval_before(semantic: SemanticModel, target: ast.AST, call: ast.Call, scope: ast.AST) -> ast.Call | None:
     position = (call.lineno, call.col_offset)
-    for node in semantic.scope_body(scope):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "eval"
-            and not node.args
-            and (node.lineno, node.col_offset) < position
-            and _same(node.func.value, target)
-        ):
+    wanted = ast.dump(target)
+    for node in semantic.scope_calls(scope):
+        if (node.lineno, node.col_offset) >= position:
+            break
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "eval" and not node.args and ast.dump(node.func.value) == wanted:
             return node
     return None
 
@@ -647,17 +636,29 @@ def _is_generation_loop(semantic: SemanticModel, loop: ast.AST, call: ast.Call) 
 
 
 def _is_frozen(semantic: SemanticModel, target: ast.AST, scope: ast.AST) -> bool:
-    """`model.requires_grad_(False)` or `for p in model.parameters(): p.requires_grad = False`."""
-    for node in (*semantic.scope_body(scope), *semantic.scope_body(semantic.tree)):
+    """`model.requires_grad_(False)` or `for p in model.parameters(): p.requires_grad = False`,
+    in this scope or at module level."""
+    wanted = ast.dump(target)
+    return wanted in _frozen_targets(semantic, scope) or wanted in _frozen_targets(semantic, semantic.tree)
+
+
+def _frozen_targets(semantic: SemanticModel, scope: ast.AST) -> set[str]:
+    cache = semantic.rule_cache.setdefault("GL101.frozen", {})
+    found = cache.get(scope)
+    if found is not None:
+        return found
+    found = set()
+    for node in semantic.scope_body(scope):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_":
-            if _same(node.func.value, target) and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is False:
-                return True
-        if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Attribute):
-            if node.iter.func.attr == "parameters" and _same(node.iter.func.value, target):
+            if node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is False:
+                found.add(ast.dump(node.func.value))
+        elif isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Attribute):
+            if node.iter.func.attr == "parameters":
                 for inner in ast.walk(node):
                     if isinstance(inner, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "requires_grad" for t in inner.targets):
-                        return True
-    return False
+                        found.add(ast.dump(node.iter.func.value))
+    cache[scope] = found
+    return found
 
 
 def _outputs_escape(semantic: SemanticModel, scope: ast.AST, calls: list[ast.Call]) -> bool:
