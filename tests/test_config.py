@@ -228,10 +228,15 @@ def test_cli_select_replaces_config_select(tmp_path: Path) -> None:
     assert settings.enabled == {"GL301"}
 
 
-def test_cli_select_keeps_config_extend_select_and_ignore(tmp_path: Path) -> None:
+def test_cli_select_starts_afresh_like_ruff(tmp_path: Path) -> None:
     body = 'extend-select = ["GL101"]\nignore = ["GL201"]'
     settings = load(tmp_path, body, CliOverrides(select=("GL2", "GL3")))
-    assert settings.enabled == {"GL101", "GL301"}
+    assert settings.enabled == {"GL201", "GL301"}
+
+
+def test_cli_select_still_validates_the_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ignore"):
+        load(tmp_path, 'ignore = ["GL999"]', CliOverrides(select=("GL2",)))
 
 
 def test_cli_extend_select_and_ignore_add_to_the_config(tmp_path: Path) -> None:

@@ -639,17 +639,20 @@ def _build(
     def cli(flag: str, selectors: Iterable[str]) -> set[str]:
         return _expand(selectors, rules, "", lambda msg: ConfigError(f"{flag}: {msg}"))
 
-    # CLI --select replaces the config's select; --extend-select and --ignore add to it.
+    # As in ruff, CLI --select starts afresh: the config's select, extend-select and ignore
+    # are still validated (a typo shouldn't hide) but no longer apply. CLI --extend-select
+    # and --ignore add to whichever selection is in force.
     config_select = strings("select")
+    config_extend = selection("extend-select", strings("extend-select") or ())
+    config_ignore = selection("ignore", strings("ignore") or ())
     if overrides.select is not None:
         enabled = cli("--select", overrides.select)
         if config_select is not None:
-            selection("select", config_select)  # still validated: a typo shouldn't hide
+            selection("select", config_select)
     else:
         enabled = selection("select", ("ALL",) if config_select is None else config_select)
-    enabled |= selection("extend-select", strings("extend-select") or ())
+        enabled = (enabled | config_extend) - config_ignore
     enabled |= cli("--extend-select", overrides.extend_select)
-    enabled -= selection("ignore", strings("ignore") or ())
     enabled -= cli("--ignore", overrides.ignore)
 
     unsafe_fixes = table.get("unsafe-fixes", False)
