@@ -16,7 +16,8 @@ from greenlint import __version__
 from greenlint.config import CliOverrides, ConfigError, SettingsResolver
 from greenlint.diagnostics import Applicability, LineIndex
 from greenlint.discovery import DEFAULT_EXCLUDES, discover
-from greenlint.engine import lint_text
+from greenlint.cache import ResultCache
+from greenlint.engine import LintResult, lint_text
 from greenlint.fixer import fix_text
 from greenlint.report import FORMATS, FileReport, render_concise, render_json, render_statistics, render_text, summary, unified_diff
 from greenlint.rules.base import all_rules
@@ -51,6 +52,14 @@ class RunState:
     fixed: Counter = field(default_factory=Counter)
     diffs: list[str] = field(default_factory=list)
     fixed_by_file: dict[str, Counter] = field(default_factory=dict)
+    use_cache: bool = False
+    caches: dict[tuple[Path, str], ResultCache] = field(default_factory=dict)
+
+    def cache_for(self, settings) -> ResultCache:
+        key = (settings.root, settings.fingerprint())
+        if key not in self.caches:
+            self.caches[key] = ResultCache(settings.root, key[1])
+        return self.caches[key]
 
 
 @main.command()
@@ -70,6 +79,7 @@ class RunState:
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Use this pyproject.toml / greenlint.toml for every file.")
 @click.option("--stdin-filename", help="The name of the file read from stdin (`-`), for config and messages.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.greenlint_cache).")
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -87,6 +97,7 @@ def check(
     config_path: Path | None,
     stdin_filename: str | None,
     quiet: bool,
+    no_cache: bool,
 ) -> None:
     """Lint PATHS (default: the current folder); `-` reads stdin."""
     rules = all_rules()
@@ -101,6 +112,8 @@ def check(
     cwd = Path.cwd()
     resolver = SettingsResolver(rules, overrides, explicit_config=config_path, cwd=cwd)
     state = RunState()
+    # Cached results carry no fix edits, so JSON output (which shows edits) lints afresh.
+    state.use_cache = not (no_cache or fix or show_diff or output_format == "json")
     rule_classes = {rule.code: rule for rule in rules}
     try:
         if paths == (Path("-"),):
@@ -163,6 +176,17 @@ def _process(source: SourceFile, settings, rule_classes, want_fixes: bool, unsaf
             state.fixed.update(result.fixed)
             state.fixed_by_file[source.display_name] = result.fixed
             state.diffs.append(unified_diff(source.text, text, source.display_name))
+    elif state.use_cache and source.path is not None:
+        cache = state.cache_for(settings)
+        key = cache.key(source.display_name, text)
+        cached = cache.get(key)
+        if cached is not None:
+            lint = LintResult(diagnostics=cached)
+        else:
+            lint = lint_text(text, source.display_name, rules)
+            state.errors.extend(lint.errors)
+            if not lint.errors:
+                cache.put(key, lint.diagnostics)
     else:
         lint = lint_text(text, source.display_name, rules)
         state.errors.extend(lint.errors)
