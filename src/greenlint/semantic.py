@@ -142,6 +142,8 @@ class SemanticModel:
         self._autograd_cache: dict[ast.AST, bool] = {}
         self._model_method_receivers: dict[ast.AST, set[str]] = {}
         self._sorted: set[type] = set()
+        self._bound_cache: dict[ast.AST, frozenset[str]] = {}
+        self._uses_cuda: bool | None = None
         self._class_cache: dict[ast.ClassDef, tuple[set[str], dict[str, list[ast.AST]]]] = {}
         self._build()
 
@@ -547,6 +549,49 @@ class SemanticModel:
                             return True
         return False
 
+    # ------------------------------------------------------------------ loops
+    def names_bound_in(self, node: ast.AST) -> frozenset[str]:
+        """Names a loop (target and body) or any statement assigns, imports or defines."""
+        cached = self._bound_cache.get(node)
+        if cached is None:
+            names: set[str] = set()
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name) and isinstance(inner.ctx, (ast.Store, ast.Del)):
+                    names.add(inner.id)
+                elif isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    names.add(inner.name)
+                elif isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    names.update((a.asname or a.name).split(".")[0] for a in inner.names)
+                elif isinstance(inner, ast.comprehension):
+                    names.update(n.id for n in ast.walk(inner.target) if isinstance(n, ast.Name))
+            cached = self._bound_cache[node] = frozenset(names)
+        return cached
+
+    def is_loop_invariant(self, expr: ast.AST, loop: ast.AST) -> bool:
+        """Whether `expr` reads no name the loop binds (its target or anything its body assigns)
+        and calls nothing that could depend on the iteration (no `self.` state, no `next()`)."""
+        bound = self.names_bound_in(loop)
+        for inner in ast.walk(expr):
+            if isinstance(inner, ast.Name) and inner.id in bound:
+                return False
+            if isinstance(inner, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+                return False
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in ("next", "input", "random", "time"):
+                return False
+        return True
+
+    def loop_body_trains(self, loop: ast.AST) -> bool:
+        """A training-step loop: its body calls backward or steps an optimizer."""
+        return self.uses_autograd(loop)
+
+    # ------------------------------------------------------------------ device
+    def uses_cuda(self) -> bool:
+        """Whether the file visibly targets a GPU: `.cuda()`, any `torch.cuda.*` use, or a
+        "cuda"/"cuda:0"/"gpu" string (`.to("cuda")`, `device="cuda" if ... else "cpu"`)."""
+        if self._uses_cuda is None:
+            self._uses_cuda = _mentions_cuda(self)
+        return self._uses_cuda
+
     # ------------------------------------------------------------------ kinds
     def is_module_class(self, cls: ast.ClassDef, _seen: frozenset[str] = frozenset()) -> bool:
         for base in cls.bases:
@@ -677,6 +722,20 @@ class SemanticModel:
 
     def _enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
         return next((a for a in self.ancestors(node) if isinstance(a, ast.ClassDef)), None)
+
+
+def _mentions_cuda(semantic: SemanticModel) -> bool:
+    for call in semantic.nodes(ast.Call):
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "cuda":
+            return True
+        name = semantic.qualified_name(func)
+        if name is not None and name.startswith("torch.cuda."):
+            return True
+    return any(
+        isinstance(c.value, str) and c.value.lower().startswith(("cuda", "gpu")) and len(c.value) <= 8
+        for c in semantic.nodes(ast.Constant)
+    )
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
