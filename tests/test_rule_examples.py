@@ -43,6 +43,8 @@ def test_invalid(rule, example):
             assert example.message in diagnostic.message
         if example.applicability is not None:
             assert diagnostic.fix is not None and diagnostic.fix.applicability is example.applicability
+        if example.changes_numerics is not None:
+            assert diagnostic.fix is not None and diagnostic.fix.changes_numerics is example.changes_numerics
     fixed = fix_text(example.code, example.filename, [instance], unsafe_fixes=True)
     assert not fixed.errors
     if example.fixed is None:

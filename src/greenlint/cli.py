@@ -13,15 +13,30 @@ from pathlib import Path
 import click
 
 from greenlint import __version__
+from greenlint.cache import ResultCache
 from greenlint.config import CliOverrides, ConfigError, SettingsResolver
 from greenlint.diagnostics import Applicability, LineIndex
 from greenlint.discovery import DEFAULT_EXCLUDES, discover
-from greenlint.cache import ResultCache
 from greenlint.engine import LintResult, lint_text
 from greenlint.fixer import fix_text
-from greenlint.report import FORMATS, FileReport, render_concise, render_json, render_statistics, render_text, summary, unified_diff
+from greenlint.report import (
+    FORMATS,
+    FileReport,
+    render_concise,
+    render_json,
+    render_statistics,
+    render_text,
+    summary,
+    unified_diff,
+)
 from greenlint.rules.base import all_rules
-from greenlint.source import SourceError, SourceFile, read_source, source_from_bytes, write_source
+from greenlint.source import (
+    SourceError,
+    SourceFile,
+    read_source,
+    source_from_bytes,
+    write_source,
+)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -270,7 +285,7 @@ def show_rule(selector: str) -> None:
         click.echo(f"error: unknown rule {selector!r}; `greenlint rules` lists them", err=True)
         sys.exit(EXIT_ERROR)
     found = entry(rule.code)
-    click.echo(found.text if found is not None else (rule.__doc__ or rule.summary))
+    click.echo(found.markdown if found is not None else (rule.__doc__ or rule.summary))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,13 +28,16 @@ class Applicability(enum.Enum):
         return self is Applicability.UNSAFE and unsafe_fixes
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Edit:
     """Replace source[start:end] with content (an insertion when start == end)."""
 
     start: int
     end: int
     content: str = ""
+
+    def position(self) -> tuple[int, int]:
+        return self.start, self.end
 
     def overlaps(self, other: Edit) -> bool:
         if self.start == self.end == other.start == other.end:
@@ -66,7 +69,8 @@ class Fix:
         if self._edits is None:
             if self.build is None:
                 raise FixUnavailable(self.message)
-            self._edits = sorted(self.build())
+            # Stable by position: insertions at one offset keep the order the rule gave.
+            self._edits = sorted(self.build(), key=Edit.position)
             if not self._edits:
                 raise FixUnavailable(f"{self.message}: nothing to change")
         return self._edits

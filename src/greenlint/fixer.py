@@ -33,7 +33,7 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     """Apply sorted, non-overlapping edits."""
     parts = []
     cursor = 0
-    for edit in sorted(edits):
+    for edit in sorted(edits, key=Edit.position):
         parts.append(text[cursor : edit.start])
         parts.append(edit.content)
         cursor = edit.end

@@ -4,8 +4,8 @@ imports it, adding a missing import, inserting a line above a statement."""
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 import re
+from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Edit, FixUnavailable
 

@@ -754,13 +754,6 @@ def _looks_like_optimizer(expr: ast.AST) -> bool:
     return ("optim" in name or name in ("opt", "scaler") or name.startswith("opt_") or name.endswith("_opt")) and "sched" not in name
 
 
-def iter_names(node: ast.AST) -> Iterator[str]:
-    """Every plain name read or written inside an expression or statement."""
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name):
-            yield child.id
-
-
 _DEF_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 _BINDERS = {
     ast.FunctionDef: SemanticModel._bind_scope,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -51,6 +50,7 @@ class Invalid:
     fixed: str | None = None
     count: int = 1
     applicability: Applicability | None = None
+    changes_numerics: bool | None = None  # checked on every finding's fix when given
     message: str | None = None  # a substring every message must contain
     options: dict[str, Any] = field(default_factory=dict)
     filename: str = "example.py"
@@ -115,5 +115,3 @@ def rule_by_selector(selector: str) -> type[Rule] | None:
             return rule
     return None
 
-
-RuleFactory = Callable[[], Rule]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 import re
+from typing import TYPE_CHECKING
 
 from greenlint import cstfix
-from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable
+from greenlint.diagnostics import Applicability, Edit, Fix
 from greenlint.fixes import insert_line_above, spell
 from greenlint.rules.base import Invalid, Option, Rule, Valid, register
-from greenlint.semantic import FUNCTION_NODES, SemanticModel
+from greenlint.semantic import SemanticModel
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
@@ -418,6 +418,31 @@ class InferenceWithoutNoGrad(Rule):
             """,
             applicability=Applicability.SAFE,
         ),
+        Invalid(
+            """
+            import torch
+            from torch import nn
+
+            encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(64, 4), num_layers=2)
+
+            def embed(batch):
+                encoder.eval()
+                print(encoder(batch).mean().item())
+            """,
+            fixed="""
+            import torch
+            from torch import nn
+
+            encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(64, 4), num_layers=2)
+
+            def embed(batch):
+                encoder.eval()
+                with torch.no_grad():
+                    print(encoder(batch).mean().item())
+            """,
+            applicability=Applicability.UNSAFE,
+            changes_numerics=True,
+        ),
     ]
 
     def check(self, ctx: Context) -> None:
@@ -503,7 +528,11 @@ class InferenceWithoutNoGrad(Rule):
             if region is None or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for stmt in region for n in ast.walk(stmt)):
                 return None  # grad mode would leak to the caller while suspended
             message = "Wrap in `with torch.no_grad():`"
-        applicability = Applicability.SAFE if not _outputs_escape(semantic, scope, calls) else Applicability.UNSAFE
+        # Without autograd, PyTorch's transformer layers take a fused "fast path" whose results
+        # differ in the last bits (and zero padded positions): that fix changes numerics.
+        numerics = _uses_fast_path_layers(semantic)
+        safe = not numerics and not _outputs_escape(semantic, scope, calls)
+        applicability = Applicability.SAFE if safe else Applicability.UNSAFE
 
         def build() -> list[Edit]:
             spelling, import_edits = spell(ctx, "torch.no_grad")
@@ -514,7 +543,7 @@ class InferenceWithoutNoGrad(Rule):
                 edit = cstfix.wrap_statements(ctx.cst(), ctx.text, first.lineno, last.lineno, [f"{spelling}()"])
             return [*import_edits, edit]
 
-        return Fix(applicability, message, build=build)
+        return Fix(applicability, message, changes_numerics=numerics, build=build)
 
 
 class _Target:
@@ -560,6 +589,18 @@ class _Target:
                 if any(ancestor is item for item in block):
                     return cls.wrap_statement(semantic, ancestor)
         return cls.wrap_statement(semantic, stmt)
+
+
+_FAST_PATH_LAYERS = frozenset(
+    {"torch.nn.TransformerEncoder", "torch.nn.TransformerEncoderLayer", "torch.nn.MultiheadAttention", "torch.nn.Transformer"}
+)
+
+
+def _uses_fast_path_layers(semantic: SemanticModel) -> bool:
+    cache = semantic.rule_cache.setdefault("GL101", {})
+    if "fast_path" not in cache:
+        cache["fast_path"] = any(semantic.call_name(c) in _FAST_PATH_LAYERS for c in semantic.nodes(ast.Call))
+    return cache["fast_path"]
 
 
 def _enclosing_def(semantic: SemanticModel, node: ast.AST):
