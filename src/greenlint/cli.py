@@ -125,50 +125,73 @@ def check(
         extend_exclude=_split(extend_exclude),
     )
     cwd = Path.cwd()
-    resolver = SettingsResolver(rules, overrides, explicit_config=config_path, cwd=cwd)
     state = RunState()
     # Cached results carry no fix edits, so JSON output (which shows edits) lints afresh.
     state.use_cache = not (no_cache or fix or show_diff or output_format == "json")
     rule_classes = {rule.code: rule for rule in rules}
+    want_fixes = fix or show_diff
+    from_stdin = paths == (Path("-"),)
     try:
-        if paths == (Path("-"),):
-            name = stdin_filename or "-"
-            settings = resolver.settings_for(Path(stdin_filename).resolve() if stdin_filename else cwd)
-            source = source_from_bytes(sys.stdin.buffer.read(), name)
-            fixed_text = _process(source, settings, rule_classes, fix or show_diff, settings.unsafe_fixes, state)
-            if fix and not show_diff:
-                sys.stdout.write(fixed_text)
-                sys.stdout.flush()
+        resolver = SettingsResolver(rules, overrides, explicit_config=config_path, cwd=cwd)
+        if from_stdin:
+            _check_stdin(resolver, stdin_filename, cwd, rule_classes, want_fixes, fix and not show_diff, state)
         else:
-            base_settings = resolver.settings_for(cwd)
-            found = discover(
-                list(paths) or [Path(".")],
-                exclude=base_settings.exclude or DEFAULT_EXCLUDES,
-                extend_exclude=base_settings.extend_exclude,
-                root=base_settings.root,
-            )
-            state.errors.extend(found.errors)
-            for path in found.files:
-                settings = resolver.settings_for(path)
-                try:
-                    source = read_source(path, _display(path, cwd))
-                except SourceError as error:
-                    state.errors.append(str(error))
-                    continue
-                new_text = _process(source, settings, rule_classes, fix or show_diff, settings.unsafe_fixes, state)
-                if fix and not show_diff and new_text != source.text:
-                    try:
-                        write_source(source, new_text)
-                    except SourceError as error:
-                        state.errors.append(str(error))
-                        state.fixed.subtract(state.fixed_by_file.pop(source.display_name, Counter()))
+            _check_paths(resolver, paths, cwd, rule_classes, want_fixes, fix and not show_diff, state)
+        effective_unsafe = resolver.settings_for(cwd).unsafe_fixes
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_ERROR)
-
-    effective_unsafe = bool(resolver.settings_for(cwd).unsafe_fixes) if unsafe_fixes is None else unsafe_fixes
-    _emit(state, output_format, statistics, show_diff, show_fixes, fix, quiet, effective_unsafe, stdin_fix=fix and paths == (Path("-"),))
+    _emit(state, output_format, statistics, show_diff, show_fixes, fix, quiet, effective_unsafe, stdin_fix=fix and from_stdin)
     sys.exit(_exit_code(state, show_diff, exit_zero))
+
+
+def _check_stdin(resolver, stdin_filename, cwd, rule_classes, want_fixes, write, state: RunState) -> None:
+    name = stdin_filename or "-"
+    path = Path(stdin_filename).resolve() if stdin_filename else None
+    settings = resolver.settings_for(path or cwd)
+    data = sys.stdin.buffer.read()
+    try:
+        source = source_from_bytes(data, name)
+    except SourceError as error:
+        state.errors.append(str(error))
+        if write:  # the caller pipes stdout back into the file: give the input back untouched
+            sys.stdout.buffer.write(data)
+        return
+    fixed_text = _process(source, settings, rule_classes, want_fixes, settings.unsafe_fixes, state, absolute=path)
+    if write:
+        sys.stdout.write(fixed_text)
+        sys.stdout.flush()
+
+
+def _check_paths(resolver, paths, cwd, rule_classes, want_fixes, write, state: RunState) -> None:
+    base_settings = resolver.settings_for(cwd)
+    found = discover(
+        list(paths) or [Path(".")],
+        exclude=base_settings.exclude or DEFAULT_EXCLUDES,
+        extend_exclude=base_settings.extend_exclude,
+        root=base_settings.root,
+    )
+    state.errors.extend(found.errors)
+    for path in found.files:
+        settings = resolver.settings_for(path)
+        try:
+            source = read_source(path, _display(path, cwd))
+        except SourceError as error:
+            state.errors.append(str(error))
+            continue
+        original = source.text
+        new_text = _process(source, settings, rule_classes, want_fixes, settings.unsafe_fixes, state)
+        if write and new_text != original:
+            try:
+                write_source(source, new_text)
+            except SourceError as error:
+                # Nothing was written: report the file's findings as they stand on disk.
+                state.errors.append(str(error))
+                state.fixed.subtract(state.fixed_by_file.pop(source.display_name, Counter()))
+                state.fixed = +state.fixed
+                state.reports = [r for r in state.reports if r.filename != source.display_name]
+                state.diffs.pop()
+                _process(source, settings, rule_classes, False, settings.unsafe_fixes, state, use_cache=False)
 
 
 def _display(path: Path, cwd: Path) -> str:
@@ -178,7 +201,9 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def _process(source: SourceFile, settings, rule_classes, want_fixes: bool, unsafe: bool, state: RunState) -> str:
+def _process(
+    source: SourceFile, settings, rule_classes, want_fixes: bool, unsafe: bool, state: RunState, absolute: Path | None = None, use_cache: bool = True
+) -> str:
     """Lint (or fix) one file; record its findings; return its text after fixes."""
     path = source.path or Path(source.display_name)
     rules = [rule_classes[code](settings.rule_options.get(code)) for code in sorted(settings.enabled_for(path)) if code in rule_classes]
@@ -191,7 +216,7 @@ def _process(source: SourceFile, settings, rule_classes, want_fixes: bool, unsaf
             state.fixed.update(result.fixed)
             state.fixed_by_file[source.display_name] = result.fixed
             state.diffs.append(unified_diff(source.text, text, source.display_name))
-    elif state.use_cache and source.path is not None:
+    elif state.use_cache and use_cache and source.path is not None:
         cache = state.cache_for(settings)
         key = cache.key(source.display_name, text)
         cached = cache.get(key)
@@ -206,8 +231,8 @@ def _process(source: SourceFile, settings, rule_classes, want_fixes: bool, unsaf
         lint = lint_text(text, source.display_name, rules)
         state.errors.extend(lint.errors)
     if lint.diagnostics:
-        absolute = str(source.path.resolve()) if source.path else source.display_name
-        state.reports.append(FileReport(source.display_name, absolute, LineIndex(text), lint.diagnostics))
+        where = source.path.resolve() if source.path else absolute
+        state.reports.append(FileReport(source.display_name, str(where or source.display_name), LineIndex(text), lint.diagnostics))
     return text
 
 
@@ -233,12 +258,13 @@ def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix
     if show_fixes and fix and state.fixed_by_file:
         out.write(_fixed_listing(state))
     if not quiet:
-        out.write(summary(state.reports, sum(state.fixed.values()), unsafe))
+        out.write(summary(state.reports, sum(state.fixed.values()), unsafe, failed=len(state.errors)))
 
 
 def _fixed_listing(state: RunState) -> str:
     names = {rule.code: rule.name for rule in all_rules()}
-    lines = [f"\nFixed {sum(state.fixed.values())} errors:"]
+    total = sum(state.fixed.values())
+    lines = [f"\nFixed {total} error{'s' if total != 1 else ''}:"]
     for filename, counts in sorted(state.fixed_by_file.items()):
         lines.append(f"- {filename}:")
         for code, count in sorted(counts.items()):
@@ -286,6 +312,18 @@ def show_rule(selector: str) -> None:
         sys.exit(EXIT_ERROR)
     found = entry(rule.code)
     click.echo(found.markdown if found is not None else (rule.__doc__ or rule.summary))
+
+
+@main.command("server")
+def lsp_server() -> None:
+    """Run the language server (LSP over stdio) for editors; see docs/editors.md."""
+    from greenlint.lsp import LspUnavailable, serve  # pygls is imported only from here on
+
+    try:
+        serve()
+    except LspUnavailable as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,8 +14,13 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from greenlint.diagnostics import Edit, FixUnavailable
 
 
+def _lf_view(text: str) -> str:
+    """libcst does not round-trip bare-CR newlines: parse an LF view of the same length."""
+    return text.replace("\r", "\n") if "\r" in text and "\n" not in text else text
+
+
 def parse_with_positions(text: str):
-    module = cst.parse_module(text)
+    module = cst.parse_module(_lf_view(text))
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     return module, positions
 
@@ -85,4 +90,8 @@ def wrap_statements(parsed, text: str, first_line: int, last_line: int, items: S
     new_module = module.visit(transformer)
     if not transformer.done:
         raise FixUnavailable(f"no statements on lines {first_line}-{last_line} to wrap")
-    return minimal_edit(text, new_module.code)
+    view = _lf_view(text)
+    edit = minimal_edit(view, new_module.code)
+    if view is not text:  # back to the file's bare-CR newlines; offsets are unchanged
+        edit = Edit(edit.start, edit.end, edit.content.replace("\n", "\r"))
+    return edit

@@ -92,7 +92,7 @@ def lint_text(text: str, filename: str, rules: Sequence[Rule]) -> LintResult:
         result.syntax_error = True
         result.diagnostics.append(syntax_error_diagnostic(error, lines))
         return result
-    except RecursionError:
+    except (RecursionError, MemoryError):  # CPython raises either for very deep nesting
         result.errors.append(f"{filename}: too deeply nested for the parser; skipped")
         return result
     ctx = Context(text, filename, tree, lines)
@@ -127,5 +127,7 @@ def is_suppressed(diagnostic: Diagnostic, lines: LineIndex) -> bool:
     return False
 
 
-def _unsuppressed(diagnostics: Iterable[Diagnostic], lines: LineIndex) -> Iterable[Diagnostic]:
-    return (d for d in diagnostics if not (d.code and "noqa" in lines.text and is_suppressed(d, lines)))
+def _unsuppressed(diagnostics: list[Diagnostic], lines: LineIndex) -> Iterable[Diagnostic]:
+    if not diagnostics or "noqa" not in lines.text.lower():  # the cheap common case
+        return diagnostics
+    return [d for d in diagnostics if not (d.code and is_suppressed(d, lines))]

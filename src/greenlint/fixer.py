@@ -44,7 +44,7 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
 def _parses(text: str, filename: str) -> bool:
     try:
         parse(text, filename)
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
 

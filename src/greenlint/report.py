@@ -62,7 +62,8 @@ def render_text(reports: Sequence[FileReport], unsafe_fixes: bool) -> str:
             gutter = " " * len(str(row))
             width = (end_column - column) if end_row == row else len(lines.line_text(row)) - column + 1
             prefix = lines.line_text(row)[: column - 1].expandtabs(4)
-            out.append(f"{gutter} |\n{row} | {source}\n{gutter} | {' ' * len(prefix)}{'^' * max(width, 1)} {d.code or ''}\n{gutter} |\n")
+            caret = f"{' ' * len(prefix)}{'^' * max(width, 1)} {d.code or ''}".rstrip()
+            out.append(f"{gutter} |\n{row} | {source}\n{gutter} | {caret}\n{gutter} |\n")
             if d.fix is not None:
                 kind = {Applicability.SAFE: "", Applicability.UNSAFE: " (unsafe fix)", Applicability.DISPLAY_ONLY: " (suggestion)"}
                 out.append(f"{gutter} = help: {d.fix.message}{kind[d.fix.applicability]}\n")
@@ -131,13 +132,14 @@ def render_statistics(reports: Sequence[FileReport], unsafe_fixes: bool, output_
     )
 
 
-def summary(reports: Sequence[FileReport], fixed: int, unsafe_fixes: bool) -> str:
-    """The closing lines of text output, ruff-style."""
+def summary(reports: Sequence[FileReport], fixed: int, unsafe_fixes: bool, failed: int = 0) -> str:
+    """The closing lines of text output, ruff-style. `failed`: files or fixes that errored,
+    after which "All checks passed!" would be a lie."""
     remaining = [d for r in reports for d in r.diagnostics]
     total = len(remaining)
     lines = []
     if total == 0 and fixed == 0:
-        return "All checks passed!\n"
+        return "" if failed else "All checks passed!\n"
     noun = "error" if total + fixed == 1 else "errors"
     if fixed:
         lines.append(f"Found {total + fixed} {noun} ({fixed} fixed, {total} remaining).")

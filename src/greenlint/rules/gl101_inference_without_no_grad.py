@@ -511,9 +511,11 @@ class InferenceWithoutNoGrad(Rule):
                     statements = block[first : last + 1]
                 for t in targets:
                     t.statements = statements
+        fixes: dict[tuple, Fix | None] = {}
         for call, reason, scope, target in findings:
-            calls = groups[target.key]
-            fix = self._fix(ctx, target, calls, scope)
+            if target.key not in fixes:  # findings sharing a target share one fix
+                fixes[target.key] = self._fix(ctx, target, groups[target.key], scope)
+            fix = fixes[target.key]
             name = ast.unparse(call.func)
             ctx.report(call, f"`{name}(...)` runs with autograd on {reason}; use `torch.no_grad()`", fix)
 
