@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from greenlint.data import shipped_dir
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -82,13 +82,8 @@ def parse(markdown: str, source: str = "<string>") -> CatalogueEntry:
 
 def _data_dir() -> Traversable | None:
     """Where the pages are: the wheel's package data, else a source checkout's `rules/`."""
-    packaged = resources.files("greenlint") / "catalogue_data"
-    if packaged.is_dir():
-        return packaged
-    checkout = Path(__file__).resolve().parent.parent.parent / "rules"  # src/greenlint/ -> repo
-    if checkout.is_dir() and any(checkout.glob("*.md")):
-        return checkout
-    return None
+    folder = shipped_dir("catalogue_data", "rules")
+    return folder if folder is not None and any(i.name.endswith(".md") for i in folder.iterdir()) else None
 
 
 @lru_cache(maxsize=1)

@@ -282,6 +282,61 @@ def _exit_code(state: RunState, show_diff: bool, exit_zero: bool) -> int:
     return EXIT_FINDINGS if any(r.diagnostics for r in state.reports) else EXIT_CLEAN
 
 
+@main.command()
+@click.argument("codes", nargs=-1)
+@click.option("--size", type=click.Choice(["tiny", "cpu", "gpu"]), default=None, help="Workload size (default cpu; gpu fills a GPU for a few seconds).")
+@click.option("--quick", is_flag=True, help="CI mode: tiny workloads, one trial pair; checks the fixes and outputs, not the savings.")
+@click.option("--budget", type=float, default=None, help="Seconds per rule at most.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the full results as JSON.")
+@click.option("--chart", type=click.Path(path_type=Path, dir_okay=False), help="Write a before/after chart (PNG or SVG; needs matplotlib).")
+@click.option("--prepare", "prepare_dir", type=click.Path(path_type=Path, file_okay=False), help="Only write the before/after pairs and manifest.json here.")
+def verify(codes, size, quick, budget, json_path, chart, prepare_dir) -> None:
+    """Measure greenlint's own fixes on the bundled fixture workloads (CODES: all by default).
+
+    For each rule: the rule must fire on its fixture, greenlint fixes it (unsafe fixes
+    included), the rule must be silent on the result; then both run in alternating
+    single-threaded subprocesses under the best meter available (NVML, RAPL, else a
+    CPU-time estimate, labelled so) until the saving's 95% CI is narrow or the budget ends.
+    """
+    import tempfile
+
+    from greenlint.verify import Plan, VerifyError, measure, prepare, write_chart
+
+    plan = Plan.quick() if quick else Plan()
+    if size is not None or budget is not None:
+        plan = Plan(**{**plan.__dict__, **({"size": size} if size else {}), **({"budget_s": budget} if budget else {})})
+    with tempfile.TemporaryDirectory(prefix="greenlint-verify-") as scratch:
+        dest = prepare_dir or Path(scratch)
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            pairs = prepare(codes, dest)
+        except VerifyError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_ERROR)
+        for pair in pairs:
+            origin = "hand-written after (display-only rule)" if pair.handwritten else "after = greenlint's own fix"
+            click.echo(f"{pair.rule}: fires {pair.findings_before}x on before, 0x on after; {origin}", err=True)
+        if prepare_dir is not None:
+            click.echo(f"Wrote {len(pairs)} pair(s) and manifest.json to {dest}; measure with: python -m greenlint.energy run {dest}")
+            return
+        from greenlint.energy import format_table, write_json
+
+        results = measure(pairs, plan, progress=lambda line: click.echo(line, err=True))
+    click.echo(format_table(results))
+    if json_path is not None:
+        write_json(results, json_path)
+    if chart is not None:
+        try:
+            write_chart(results, chart)
+        except VerifyError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_ERROR)
+    disagree = [r.rule for r in results if r.agreement.agree is False]
+    if disagree:
+        click.echo(f"error: outputs differ after the fix beyond the stated tolerance: {', '.join(disagree)}", err=True)
+        sys.exit(EXIT_FINDINGS)
+
+
 @main.command("rules")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_rules(output_format: str) -> None:

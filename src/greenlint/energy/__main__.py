@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="measure the pairs listed in DIR/manifest.json")
     run.add_argument("directory", metavar="DIR")
     run.add_argument("--json", metavar="OUT", help="write the full results as JSON to OUT ('-' for stdout)")
-    run.add_argument("--size", choices=("cpu", "gpu"), default="cpu", help="passed to run(size); gpu reads NVML")
+    run.add_argument("--size", choices=("tiny", "cpu", "gpu"), default="cpu", help="passed to run(size); gpu reads NVML; tiny is for quick checks")
     run.add_argument("--budget", type=_positive, metavar="S", help="total seconds for all pairs (shared equally)")
     run.add_argument("--min-window", type=_positive, metavar="S",
                      help="seconds of looped runs per trial (default 2 on gpu, 1 on cpu)")

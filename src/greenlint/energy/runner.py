@@ -226,8 +226,8 @@ def measure_pair(
     for p in (before_p, after_p):
         if not p.is_file():
             raise FileNotFoundError(p)
-    if size not in ("cpu", "gpu"):
-        raise ValueError(f"size must be 'cpu' or 'gpu', not {size!r}")
+    if not size or not size.isidentifier():
+        raise ValueError(f"size must be a workload size name such as 'cpu', 'gpu' or 'tiny', not {size!r}")
     if min_trials < 1 or max_trials < 1:
         raise ValueError("min_trials and max_trials must be >= 1")
     max_trials = max(max_trials, min_trials)
