@@ -6,6 +6,7 @@ import ast
 
 import pytest
 
+from greenlint.diagnostics import Applicability
 from greenlint.engine import lint_text
 from greenlint.fixer import fix_text
 from greenlint.rules.base import all_rules
@@ -18,8 +19,10 @@ INVALID = [pytest.param(rule, example, id=f"{rule.code}-invalid-{i}") for rule i
 def test_every_rule_has_examples():
     for rule in RULES:
         assert rule.VALID and rule.INVALID, f"{rule.code} needs VALID and INVALID examples"
-        if rule.fix_applicability is not None:
+        if rule.fix_applicability in (Applicability.SAFE, Applicability.UNSAFE):
             assert any(e.fixed is not None for e in rule.INVALID), f"{rule.code} offers a fix but no example shows it"
+        else:
+            assert all(e.fixed is None for e in rule.INVALID), f"{rule.code} declares no applicable fix but an example shows one"
 
 
 @pytest.mark.parametrize(("rule", "example"), VALID)

@@ -281,7 +281,7 @@ class SemanticModel:
         """Loops around the node within its function, innermost first. A comprehension only
         counts when the node is in its element (or a later generator), not its first iterable."""
         loops = []
-        child = node
+        child = grandchild = node
         for ancestor in self.ancestors(node):
             if isinstance(ancestor, FUNCTION_NODES):
                 break
@@ -292,10 +292,11 @@ class SemanticModel:
                 if child not in ancestor.orelse:
                     loops.append(ancestor)
             elif isinstance(ancestor, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-                first_iter = ancestor.generators[0].iter
-                if child is not first_iter:
+                first = ancestor.generators[0]
+                # The first iterable is evaluated once, outside the comprehension's loop.
+                if not (child is first and grandchild is first.iter):
                     loops.append(ancestor)
-            child = ancestor
+            grandchild, child = child, ancestor
         return loops
 
     def body_containing(self, stmt: ast.stmt) -> tuple[list[ast.stmt], int] | None:
@@ -614,7 +615,7 @@ class SemanticModel:
             if name in _MODEL_FACTORIES or name.startswith(_MODEL_FACTORY_PREFIXES):
                 return True
             last = name.rsplit(".", 1)[-1]
-            if name.startswith("torch.nn.") and last[:1].isupper():
+            if name.startswith("torch.nn.") and last[:1].isupper() and not last.startswith("Parameter"):
                 return True
             if last == "from_pretrained" and name.startswith(("transformers.", "diffusers.", "peft.", "sentence_transformers.")):
                 return not _NOT_A_MODEL.search(name)
@@ -643,6 +644,8 @@ class SemanticModel:
                 return result
             finally:
                 self._resolving.discard(key)
+        if isinstance(expr, ast.Call):  # `nn.Sequential(...).to(device)`
+            return self.is_model_source(expr)
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
             key = (0, "self." + expr.attr)
             if key in self._resolving:  # `self.model = self.model.to(device)`
