@@ -27,6 +27,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
+from greenlint.discovery import DEFAULT_EXCLUDES
+
 __all__ = [
     "DEFAULT_EXCLUDE",
     "CliOverrides",
@@ -40,36 +42,9 @@ __all__ = [
 
 PYPROJECT = "pyproject.toml"
 
-# Ruff's default exclusions plus our own cache. Setting `exclude` replaces these, so a user who
-# wants to add to them uses `extend-exclude`.
-DEFAULT_EXCLUDE: tuple[str, ...] = (
-    ".bzr",
-    ".direnv",
-    ".eggs",
-    ".git",
-    ".git-rewrite",
-    ".greenlint_cache",
-    ".hg",
-    ".ipynb_checkpoints",
-    ".mypy_cache",
-    ".nox",
-    ".pants.d",
-    ".pyenv",
-    ".pytest_cache",
-    ".pytype",
-    ".ruff_cache",
-    ".svn",
-    ".tox",
-    ".venv",
-    ".vscode",
-    "__pypackages__",
-    "_build",
-    "buck-out",
-    "dist",
-    "node_modules",
-    "site-packages",
-    "venv",
-)
+# Setting `exclude` replaces discovery's defaults, so a user who wants to add to them uses
+# `extend-exclude`.
+DEFAULT_EXCLUDE = DEFAULT_EXCLUDES
 
 _KEYS = (
     "select",
