@@ -372,7 +372,10 @@ def show_rule(selector: str) -> None:
 @main.command("server")
 def lsp_server() -> None:
     """Run the language server (LSP over stdio) for editors; see docs/editors.md."""
-    from greenlint.lsp import LspUnavailable, serve  # pygls is imported only from here on
+    from greenlint.lsp import (  # pygls is imported only from here on
+        LspUnavailable,
+        serve,
+    )
 
     try:
         serve()

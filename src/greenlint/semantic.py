@@ -271,6 +271,15 @@ class SemanticModel:
             scope = scope.parent
         return None if scope is None or scope.kind == "module" else scope.node
 
+    def enclosing_def(self, node: ast.AST, through_lambdas: bool = True) -> ast.AST | None:
+        """The innermost `def` around the node; with through_lambdas=False, None inside a lambda."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return ancestor
+            if isinstance(ancestor, ast.Lambda) and not through_lambdas:
+                return None
+        return None
+
     def enclosing_statement(self, node: ast.AST) -> ast.stmt:
         current = node
         while not isinstance(current, ast.stmt):
@@ -537,7 +546,7 @@ class SemanticModel:
                         return True
                     if attr == "requires_grad_" and not _is_false_call(node):
                         return True
-                    if attr == "step" and _looks_like_optimizer(func.value):
+                    if attr == "step" and looks_like_optimizer(func.value):
                         return True
                     if attr == "train" and isinstance(func.value, ast.Name) and func.value.id in ("trainer", "self") and not node.args:
                         return True
@@ -750,11 +759,135 @@ def _is_false_call(call: ast.Call) -> bool:
     return isinstance(flag, ast.Constant) and flag.value is False
 
 
-def _looks_like_optimizer(expr: ast.AST) -> bool:
+def looks_like_optimizer(expr: ast.AST) -> bool:
     """`optimizer.step()`, `opt.step()`, `self.optim.step()`, `scaler.step(opt)`; not `scheduler.step()`."""
     name = expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
     name = name.lower()
     return ("optim" in name or name in ("opt", "scaler") or name.startswith("opt_") or name.endswith("_opt")) and "sched" not in name
+
+
+def forward_target(call: ast.Call) -> ast.AST | None:
+    """`model` for `model(x)` and `model.forward(x)`; `self.net` for `self.net(x)`: the thing
+    whose forward pass a call would run, if it is a model (ask `is_model`)."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "forward":
+        return func.value
+    if isinstance(func, ast.Name):
+        return func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+        return func
+    return None
+
+
+_TEST_FOLDER = re.compile(r"(^|/)tests?/")
+
+
+def is_test_file(filename: str) -> bool:
+    """test_*.py, *_test.py, conftest.py or a file under a tests/ folder: rules skip these by
+    default (option include-tests), as running a model once in a test wastes little."""
+    path = filename.replace("\\", "/")
+    base = path.rsplit("/", 1)[-1]
+    return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py" or bool(_TEST_FOLDER.search(path))
+
+
+# ---------------------------------------------------------------------------- step loops
+_STATEMENT_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+
+# Helpers that run one whole step: `self.train_step(batch)`, `step_fn(x, y)`.
+_STEP_HELPER = re.compile(r"^_?(train|training|eval|evaluation|validation|val|test|predict|prediction|inference|infer)_(step|batch)$|^_?step_fn$")
+
+
+def is_step_call(semantic: SemanticModel, call: ast.Call) -> str | None:
+    """'train' for a backward, an optimizer step or a training-step helper, 'forward' for a
+    model's forward pass or an evaluation-step helper."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        if func.attr in ("backward", "manual_backward"):
+            return "train"
+        if func.attr == "step" and looks_like_optimizer(func.value):
+            return "train"
+    helper = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    match = _STEP_HELPER.match(helper)
+    if match:
+        return "train" if match.group(1) in ("train", "training") else "forward"
+    target = forward_target(call)
+    if target is not None and semantic.is_model(target) and not is_criterion_call(semantic, call):
+        return "forward"
+    return None
+
+
+_CRITERION_NAME = re.compile(r"^(criterion|loss_fn|loss_func|loss_function|lossfn|loss_fcn|\w*_criterion|criterion_\w+|\w*_loss_fn)$", re.IGNORECASE)
+_FUNCTIONAL_LOSSES = frozenset({"cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"})
+
+
+def is_criterion_call(semantic: SemanticModel, call: ast.Call) -> bool:
+    """`criterion(out, y)`, `loss_fn(...)`, a call of a name bound to a torch.nn loss, or a
+    torch.nn.functional loss."""
+    func = call.func
+    name = semantic.qualified_name(func)
+    if name is not None:
+        last = name.rsplit(".", 1)[-1]
+        return name.startswith("torch.nn.functional.") and ("loss" in last or last in _FUNCTIONAL_LOSSES)
+    self_attribute = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self"
+    target = func.attr if self_attribute else func.id if isinstance(func, ast.Name) else None
+    if target is None:
+        return False
+    if _CRITERION_NAME.match(target):
+        return True
+    if isinstance(func, ast.Name):
+        found = semantic.lookup(func.id, func)
+        if found is not None and found[1] == "local":
+            for value in found[0].bindings[func.id]:
+                called = semantic.call_name(value)
+                if called is not None and called.startswith("torch.nn.") and called.endswith("Loss"):
+                    return True
+    return False
+
+
+def _innermost_loop(semantic: SemanticModel, node: ast.AST) -> ast.AST | None:
+    return next((loop for loop in semantic.enclosing_loops(node) if isinstance(loop, _STATEMENT_LOOPS)), None)
+
+
+def step_loops(semantic: SemanticModel) -> dict[ast.AST, str]:
+    """Loops whose every iteration is one training or inference step, mapped to 'training' or
+    'inference': a loop that runs a forward pass, backward or optimizer step itself (not in a
+    nested loop) and holds no such step loop inside (that makes it an epoch loop)."""
+    cache = semantic.rule_cache.setdefault("semantic", {})
+    found = cache.get("step_loops")
+    if found is not None:
+        return found
+    direct: dict[ast.AST, str] = {}
+    for call in semantic.nodes(ast.Call):
+        kind = is_step_call(semantic, call)
+        if kind is None:
+            continue
+        loop = _innermost_loop(semantic, call)
+        if loop is not None and direct.get(loop) != "train" and not _in_module_class(semantic, loop):
+            direct[loop] = kind
+    epochs = set()
+    for loop in direct:
+        for ancestor in semantic.ancestors(loop):
+            if isinstance(ancestor, FUNCTION_NODES):
+                break
+            if ancestor in direct:
+                epochs.add(ancestor)
+    found = {loop: "training" if kind == "train" else "inference" for loop, kind in direct.items() if loop not in epochs}
+    cache["step_loops"] = found
+    return found
+
+
+def _in_module_class(semantic: SemanticModel, node: ast.AST) -> bool:
+    """Inside an nn.Module subclass: its loops run layers or blocks within a forward pass."""
+    owner = next((a for a in semantic.ancestors(node) if isinstance(a, ast.ClassDef)), None)
+    return owner is not None and semantic.is_module_class(owner)
+
+
+def step_loop_around(semantic: SemanticModel, node: ast.AST) -> ast.AST | None:
+    """The step loop whose body runs `node` on every iteration (directly or in a nested loop)."""
+    loops = step_loops(semantic)
+    if not loops:
+        return None
+    return next((loop for loop in semantic.enclosing_loops(node) if loop in loops), None)
 
 
 _DEF_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})

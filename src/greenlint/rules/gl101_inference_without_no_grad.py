@@ -10,7 +10,7 @@ from greenlint import cstfix
 from greenlint.diagnostics import Applicability, Edit, Fix
 from greenlint.fixes import insert_line_above, spell
 from greenlint.rules.base import Invalid, Option, Rule, Valid, register
-from greenlint.semantic import SemanticModel
+from greenlint.semantic import SemanticModel, forward_target, is_test_file
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
@@ -20,7 +20,6 @@ _INFERENCE_WORDS = frozenset(
     "predictions infer inference generate generation sample sampling serve serving".split()
 )
 _EVAL_LOADER = re.compile(r"(^|[_\W])(val|valid|validation|test|testing|eval|evaluation|dev|holdout)([_\W\d]|s?$)", re.IGNORECASE)
-_TEST_FOLDER = re.compile(r"(^|/)tests?/")
 _ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "route", "websocket", "api_route"})
 # Model internals: calls of submodules there are part of someone else's forward or training.
 _MODEL_INTERNALS = frozenset({"forward", "__call__", "training_step", "compute_loss", "loss", "train_step", "step"})
@@ -31,18 +30,6 @@ _DETACHING_METHODS = frozenset(
 )
 _DETACHING_FUNCTIONS = frozenset({"float", "int", "bool", "len", "round", "str", "print"})
 _DETACHING_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim"})
-
-
-def forward_target(call: ast.Call) -> ast.AST | None:
-    """`model` for `model(x)` and `model.forward(x)`; `self.net` for `self.net(x)`."""
-    func = call.func
-    if isinstance(func, ast.Attribute) and func.attr == "forward":
-        return func.value
-    if isinstance(func, ast.Name):
-        return func
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
-        return func
-    return None
 
 
 @register
@@ -455,7 +442,7 @@ class InferenceWithoutNoGrad(Rule):
             target = forward_target(call)
             if target is None or not semantic.is_model(target) or semantic.is_grad_disabled(call):
                 continue
-            function = _enclosing_def(semantic, call)
+            function = semantic.enclosing_def(call)
             scope = function or semantic.tree
             if function is not None and function.name in _MODEL_INTERNALS:
                 continue
@@ -605,13 +592,6 @@ def _uses_fast_path_layers(semantic: SemanticModel) -> bool:
     return cache["fast_path"]
 
 
-def _enclosing_def(semantic: SemanticModel, node: ast.AST):
-    for ancestor in semantic.ancestors(node):
-        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return ancestor
-    return None
-
-
 def _name_words(name: str) -> list[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     return [w for w in spaced.lower().split("_") if w]
@@ -619,12 +599,6 @@ def _name_words(name: str) -> list[str]:
 
 def _is_inference_name(name: str, words: frozenset[str] | set[str]) -> bool:
     return any(word in words for word in _name_words(name))
-
-
-def is_test_file(filename: str) -> bool:
-    path = filename.replace("\\", "/")
-    base = path.rsplit("/", 1)[-1]
-    return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py" or bool(_TEST_FOLDER.search(path))
 
 
 def _called_on_self(semantic: SemanticModel, name: str) -> bool:
