@@ -28,7 +28,7 @@ def test_warm_run_reads_the_cache_and_matches_the_cold_run(tmp_path, monkeypatch
     assert cold[0] == 1 and "GL101" in cold[1]
     assert len(entries(tmp_path)) == 1
     # Prove the warm run reads the entry: the linter itself must not run.
-    monkeypatch.setattr("greenlint.cli.lint_text", lambda *a, **k: (_ for _ in ()).throw(AssertionError("linted")))
+    monkeypatch.setattr("greenlint.run.lint_text", lambda *a, **k: (_ for _ in ()).throw(AssertionError("linted")))
     assert run(tmp_path) == cold
 
 

@@ -13,12 +13,9 @@ from pathlib import Path
 import click
 
 from greenlint import __version__
-from greenlint.cache import ResultCache
 from greenlint.config import CliOverrides, ConfigError, SettingsResolver
 from greenlint.diagnostics import Applicability, LineIndex
 from greenlint.discovery import DEFAULT_EXCLUDES, discover
-from greenlint.engine import LintResult, lint_text
-from greenlint.fixer import fix_text
 from greenlint.report import (
     FORMATS,
     FileReport,
@@ -27,15 +24,12 @@ from greenlint.report import (
     render_statistics,
     render_text,
     summary,
-    unified_diff,
 )
 from greenlint.rules.base import all_rules
+from greenlint.run import FileOutcome, Mode, check_files, check_source, default_workers
 from greenlint.source import (
     SourceError,
-    SourceFile,
-    read_source,
     source_from_bytes,
-    write_source,
 )
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -67,14 +61,16 @@ class RunState:
     fixed: Counter = field(default_factory=Counter)
     diffs: list[str] = field(default_factory=list)
     fixed_by_file: dict[str, Counter] = field(default_factory=dict)
-    use_cache: bool = False
-    caches: dict[tuple[Path, str], ResultCache] = field(default_factory=dict)
 
-    def cache_for(self, settings) -> ResultCache:
-        key = (settings.root, settings.fingerprint())
-        if key not in self.caches:
-            self.caches[key] = ResultCache(settings.root, key[1])
-        return self.caches[key]
+    def add(self, outcome: FileOutcome) -> None:
+        self.errors.extend(outcome.errors)
+        if outcome.fixed:
+            self.fixed.update(outcome.fixed)
+            self.fixed_by_file[outcome.display] = outcome.fixed
+        if outcome.diff:
+            self.diffs.append(outcome.diff)
+        if outcome.diagnostics:
+            self.reports.append(FileReport(outcome.display, outcome.absolute, LineIndex(outcome.text), outcome.diagnostics))
 
 
 @main.command()
@@ -95,6 +91,7 @@ class RunState:
 @click.option("--stdin-filename", help="The name of the file read from stdin (`-`), for config and messages.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.greenlint_cache).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per available core).")
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -113,6 +110,7 @@ def check(
     stdin_filename: str | None,
     quiet: bool,
     no_cache: bool,
+    jobs: int | None,
 ) -> None:
     """Lint PATHS (default: the current folder); `-` reads stdin."""
     rules = all_rules()
@@ -126,17 +124,21 @@ def check(
     )
     cwd = Path.cwd()
     state = RunState()
+    write = fix and not show_diff
     # Cached results carry no fix edits, so JSON output (which shows edits) lints afresh.
-    state.use_cache = not (no_cache or fix or show_diff or output_format == "json")
-    rule_classes = {rule.code: rule for rule in rules}
-    want_fixes = fix or show_diff
+    mode = Mode(
+        want_fixes=fix or show_diff,
+        write=write,
+        use_cache=not (no_cache or fix or show_diff or output_format == "json"),
+        need_edits=output_format == "json",
+    )
     from_stdin = paths == (Path("-"),)
     try:
         resolver = SettingsResolver(rules, overrides, explicit_config=config_path, cwd=cwd)
         if from_stdin:
-            _check_stdin(resolver, stdin_filename, cwd, rule_classes, want_fixes, fix and not show_diff, state)
+            _check_stdin(resolver, stdin_filename, cwd, mode, tuple(rules), state)
         else:
-            _check_paths(resolver, paths, cwd, rule_classes, want_fixes, fix and not show_diff, state)
+            _check_paths(resolver, paths, cwd, mode, tuple(rules), jobs or default_workers(), state)
         effective_unsafe = resolver.settings_for(cwd).unsafe_fixes
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
@@ -145,7 +147,7 @@ def check(
     sys.exit(_exit_code(state, show_diff, exit_zero))
 
 
-def _check_stdin(resolver, stdin_filename, cwd, rule_classes, want_fixes, write, state: RunState) -> None:
+def _check_stdin(resolver, stdin_filename, cwd, mode: Mode, rules, state: RunState) -> None:
     name = stdin_filename or "-"
     path = Path(stdin_filename).resolve() if stdin_filename else None
     settings = resolver.settings_for(path or cwd)
@@ -154,16 +156,17 @@ def _check_stdin(resolver, stdin_filename, cwd, rule_classes, want_fixes, write,
         source = source_from_bytes(data, name)
     except SourceError as error:
         state.errors.append(str(error))
-        if write:  # the caller pipes stdout back into the file: give the input back untouched
+        if mode.write:  # the caller pipes stdout back into the file: give the input back untouched
             sys.stdout.buffer.write(data)
         return
-    fixed_text = _process(source, settings, rule_classes, want_fixes, settings.unsafe_fixes, state, absolute=path)
-    if write:
+    outcome, fixed_text = check_source(source, settings, Mode(want_fixes=mode.want_fixes, need_edits=mode.need_edits), rules, str(path or name))
+    state.add(outcome)
+    if mode.write:
         sys.stdout.write(fixed_text)
         sys.stdout.flush()
 
 
-def _check_paths(resolver, paths, cwd, rule_classes, want_fixes, write, state: RunState) -> None:
+def _check_paths(resolver, paths, cwd, mode: Mode, rules, workers: int, state: RunState) -> None:
     base_settings = resolver.settings_for(cwd)
     found = discover(
         list(paths) or [Path(".")],
@@ -172,26 +175,9 @@ def _check_paths(resolver, paths, cwd, rule_classes, want_fixes, write, state: R
         root=base_settings.root,
     )
     state.errors.extend(found.errors)
-    for path in found.files:
-        settings = resolver.settings_for(path)
-        try:
-            source = read_source(path, _display(path, cwd))
-        except SourceError as error:
-            state.errors.append(str(error))
-            continue
-        original = source.text
-        new_text = _process(source, settings, rule_classes, want_fixes, settings.unsafe_fixes, state)
-        if write and new_text != original:
-            try:
-                write_source(source, new_text)
-            except SourceError as error:
-                # Nothing was written: report the file's findings as they stand on disk.
-                state.errors.append(str(error))
-                state.fixed.subtract(state.fixed_by_file.pop(source.display_name, Counter()))
-                state.fixed = +state.fixed
-                state.reports = [r for r in state.reports if r.filename != source.display_name]
-                state.diffs.pop()
-                _process(source, settings, rule_classes, False, settings.unsafe_fixes, state, use_cache=False)
+    jobs = [(path, _display(path, cwd), resolver.settings_for(path), mode, rules) for path in found.files]
+    for outcome in check_files(jobs, workers):
+        state.add(outcome)
 
 
 def _display(path: Path, cwd: Path) -> str:
@@ -199,41 +185,6 @@ def _display(path: Path, cwd: Path) -> str:
         return os.path.relpath(path, cwd) if path.is_absolute() else str(path)
     except ValueError:  # another drive on Windows
         return str(path)
-
-
-def _process(
-    source: SourceFile, settings, rule_classes, want_fixes: bool, unsafe: bool, state: RunState, absolute: Path | None = None, use_cache: bool = True
-) -> str:
-    """Lint (or fix) one file; record its findings; return its text after fixes."""
-    path = source.path or Path(source.display_name)
-    rules = [rule_classes[code](settings.rule_options.get(code)) for code in sorted(settings.enabled_for(path)) if code in rule_classes]
-    text = source.text
-    if want_fixes:
-        result = fix_text(text, source.display_name, rules, unsafe_fixes=unsafe)
-        lint, text = result.remaining, result.text
-        state.errors.extend(result.errors)
-        if result.changed:
-            state.fixed.update(result.fixed)
-            state.fixed_by_file[source.display_name] = result.fixed
-            state.diffs.append(unified_diff(source.text, text, source.display_name))
-    elif state.use_cache and use_cache and source.path is not None:
-        cache = state.cache_for(settings)
-        key = cache.key(source.display_name, text)
-        cached = cache.get(key)
-        if cached is not None:
-            lint = LintResult(diagnostics=cached)
-        else:
-            lint = lint_text(text, source.display_name, rules)
-            state.errors.extend(lint.errors)
-            if not lint.errors:
-                cache.put(key, lint.diagnostics)
-    else:
-        lint = lint_text(text, source.display_name, rules)
-        state.errors.extend(lint.errors)
-    if lint.diagnostics:
-        where = source.path.resolve() if source.path else absolute
-        state.reports.append(FileReport(source.display_name, str(where or source.display_name), LineIndex(text), lint.diagnostics))
-    return text
 
 
 def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix, quiet, unsafe, stdin_fix) -> None:
