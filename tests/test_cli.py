@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from greenlint import __version__
 from greenlint.cli import main
+from greenlint.rules.gl101_inference_without_no_grad import InferenceWithoutNoGrad
 
 # --------------------------------------------------------------------------- sources
 
@@ -40,6 +41,8 @@ def evaluate(model, loader):
         correct += (model(x).argmax(1) == y).sum().item()
     return correct
 """
+# Each finding in text output carries its rule's one-line evidence.
+EVIDENCE = f"  = evidence: {InferenceWithoutNoGrad.evidence}\n"
 EVAL_MESSAGE = "`model(...)` runs with autograd on in `evaluate()`, an inference function; use `torch.no_grad()`"
 EVAL_HEAD = f"a.py:6:21: GL101 [*] {EVAL_MESSAGE}\n"
 EVAL_BLOCK = (
@@ -49,6 +52,7 @@ EVAL_BLOCK = (
     + "  |                     ^^^^^^^^ GL101\n"
     + "  |\n"
     + "  = help: Decorate `evaluate` with `@torch.no_grad()`\n"
+    + EVIDENCE
     + "\n"
 )
 EVAL_TEXT = EVAL_BLOCK + "Found 1 error.\n[*] 1 fixable with the `--fix` option.\n"
@@ -205,6 +209,7 @@ def test_text_output_with_tabs_and_a_multiline_finding(project):
         "  |            ^^^^^^ GL101\n"
         "  |\n"
         "  = help: Decorate `evaluate` with `@torch.no_grad()`\n"
+        f"{EVIDENCE}"
         "\n"
         f"t.py:6:15: GL101 [*] {EVAL_MESSAGE}\n"
         "  |\n"
@@ -212,6 +217,7 @@ def test_text_output_with_tabs_and_a_multiline_finding(project):
         "  |                     ^^^^^^^^ GL101\n"
         "  |\n"
         "  = help: Decorate `evaluate` with `@torch.no_grad()`\n"
+        f"{EVIDENCE}"
         "\n"
     )
 
@@ -422,6 +428,7 @@ UNSAFE_BLOCK = (
     "  |             ^^^^^^ GL101\n"
     "  |\n"
     "  = help: Decorate `predict` with `@torch.no_grad()` (unsafe fix)\n"
+    f"{EVIDENCE}"
     "\n"
 )
 

@@ -19,6 +19,7 @@ INVALID = [pytest.param(rule, example, id=f"{rule.code}-invalid-{i}") for rule i
 def test_every_rule_has_examples():
     for rule in RULES:
         assert rule.VALID and rule.INVALID, f"{rule.code} needs VALID and INVALID examples"
+        assert rule.evidence, f"{rule.code} needs one line of evidence with its provenance"
         if rule.fix_applicability in (Applicability.SAFE, Applicability.UNSAFE):
             assert any(e.fixed is not None for e in rule.INVALID), f"{rule.code} offers a fix but no example shows it"
         else:

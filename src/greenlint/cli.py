@@ -204,8 +204,10 @@ def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix
     if output_format == "json":
         out.write(render_json(state.reports))
         return
-    renderer = render_concise if output_format == "concise" else render_text
-    out.write(renderer(state.reports, unsafe))
+    if output_format == "concise":
+        out.write(render_concise(state.reports, unsafe))
+    else:
+        out.write(render_text(state.reports, unsafe, {rule.code: rule.evidence for rule in all_rules()}))
     if show_fixes and fix and state.fixed_by_file:
         out.write(_fixed_listing(state))
     if not quiet:

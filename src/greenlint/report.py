@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from greenlint.diagnostics import Applicability, Diagnostic, FixUnavailable, LineIndex
@@ -49,7 +49,8 @@ def render_concise(reports: Sequence[FileReport], unsafe_fixes: bool) -> str:
     return "".join(out)
 
 
-def render_text(reports: Sequence[FileReport], unsafe_fixes: bool) -> str:
+def render_text(reports: Sequence[FileReport], unsafe_fixes: bool, evidence: Mapping[str, str] | None = None) -> str:
+    """Full output; `evidence` maps a rule code to its one-line measured evidence."""
     out = []
     for report in reports:
         lines = report.lines
@@ -67,6 +68,8 @@ def render_text(reports: Sequence[FileReport], unsafe_fixes: bool) -> str:
             if d.fix is not None:
                 kind = {Applicability.SAFE: "", Applicability.UNSAFE: " (unsafe fix)", Applicability.DISPLAY_ONLY: " (suggestion)"}
                 out.append(f"{gutter} = help: {d.fix.message}{kind[d.fix.applicability]}\n")
+            if evidence and evidence.get(d.code or ""):
+                out.append(f"{gutter} = evidence: {evidence[d.code]}\n")
             out.append("\n")
     return "".join(out)
 

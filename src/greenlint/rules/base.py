@@ -68,6 +68,9 @@ class Rule:
     name: ClassVar[str]  # kebab-case, reads as the smell: "inference-without-no-grad"
     summary: ClassVar[str]  # one line for `greenlint rules`
     impact: ClassVar[str]  # high / medium / low, from the rule's evidence
+    # One line of measured evidence with its provenance, shown with each finding; the
+    # catalogue entry has the full story and sources.
+    evidence: ClassVar[str] = ""
     # Module names one of which must appear in a file's text for the rule to apply: the cheap
     # pre-filter that skips parsing files no enabled rule could fire on.
     frameworks: ClassVar[tuple[str, ...]] = ("torch",)

@@ -49,6 +49,7 @@ class InferenceWithoutNoGrad(Rule):
     name = "inference-without-no-grad"
     summary = "Model forward pass in inference code runs with autograd on"
     impact = "medium"
+    evidence = "CPU (torch 2.13, 1 thread): time within noise; peak memory ~2x lower, ~9x when outputs are kept (greenlint's own run). No GPU measurement yet."
     frameworks = ("torch", "transformers", "timm", "lightning", "diffusers")
     fix_applicability = Applicability.SAFE
     options = {

@@ -95,6 +95,7 @@ class UnbatchedInferenceLoop(Rule):
     name = "unbatched-inference-loop"
     summary = "Model, pipeline or tokenizer called once per sample in a loop instead of on batches"
     impact = "high"
+    evidence = 'HF pipeline docs: 13.6x items/s from batching (GTX 970); greenlint CPU re-run of its fix: 4.6-7.5x (MLP). No GPU measurement yet.'
     frameworks = ("torch", "transformers", "keras", "tensorflow", "sklearn", "sentence_transformers", "diffusers")
     fix_applicability = Applicability.UNSAFE
     options = {

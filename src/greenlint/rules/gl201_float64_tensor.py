@@ -483,6 +483,7 @@ class Float64Tensor(Rule):
     name = "float64-tensor"
     summary = "Model weights or inputs in float64 where float32 would do"
     impact = "high"
+    evidence = 'greenlint CPU run: float64 MLP training took 2.1x the CPU time of float32; H100 datasheet: FP64 33.5 vs FP32 66.9 TFLOPS.'
     frameworks = ("torch", "tensorflow", "keras")
     fix_applicability = Applicability.UNSAFE
     options = {

@@ -44,6 +44,7 @@ class DataloaderIteratorPerStep(Rule):
     name = "dataloader-iterator-per-step"
     summary = "A new DataLoader iterator is created every step (re-spawns workers, re-shuffles)"
     impact = "medium"
+    evidence = 'greenlint CPU re-run: next(iter(loader)) every step ~14x slower with no workers, 24-28x with 2 workers.'
     frameworks = ("torch", "lightning", "accelerate", "torch_geometric", "monai")
     # Findings carry display-only advice; no edit is ever applied.
     fix_applicability = Applicability.DISPLAY_ONLY

