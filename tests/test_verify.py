@@ -86,3 +86,41 @@ def test_prepared_pairs_run_on_a_bare_machine_with_python_m_greenlint_energy(tmp
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert json.loads((tmp_path / "out.json").read_text())["pairs"][0]["rule"] == code
+
+
+SCRIPT = """\
+import sys
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+net.eval()
+rows = torch.randn(int(sys.argv[1]), 16)
+preds = []
+for x in rows:
+    preds.append(net(x.unsqueeze(0)).argmax(1))
+print(torch.cat(preds).tolist())
+"""
+
+
+def test_script_mode_fixes_a_copy_runs_both_and_leaves_the_users_file(tmp_path, monkeypatch):
+    script = tmp_path / "infer.py"
+    script.write_text(SCRIPT)
+    monkeypatch.chdir(tmp_path)
+    report = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["verify", "--script", str(script), "--quick", "--json", str(report), "--", "12"])
+    assert result.exit_code == 0, result.output
+    assert "Running only the script you named" in result.output
+    assert script.read_text() == SCRIPT
+    [pair] = json.loads(report.read_text())["pairs"]
+    assert pair["rule"] == "GL101,GL102"
+    assert pair["agreement"]["agree"] is True  # same predictions printed before and after
+
+
+def test_script_with_nothing_to_fix_is_one_clear_error(tmp_path):
+    script = tmp_path / "clean.py"
+    script.write_text("print('hello')\n")
+    result = CliRunner().invoke(main, ["verify", "--script", str(script)])
+    assert result.exit_code == 2
+    assert "nothing for greenlint to fix (no findings)" in result.output

@@ -243,7 +243,12 @@ def _exit_code(state: RunState, show_diff: bool, exit_zero: bool) -> int:
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the full results as JSON.")
 @click.option("--chart", type=click.Path(path_type=Path, dir_okay=False), help="Write a before/after chart (PNG or SVG; needs matplotlib).")
 @click.option("--prepare", "prepare_dir", type=click.Path(path_type=Path, file_okay=False), help="Only write the before/after pairs and manifest.json here.")
-def verify(codes, size, quick, budget, json_path, chart, prepare_dir) -> None:
+@click.option(
+    "--script",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Measure your own script instead: greenlint fixes a temporary copy and runs both; arguments after `--` go to the script.",
+)
+def verify(codes, size, quick, budget, json_path, chart, prepare_dir, script) -> None:
     """Measure greenlint's own fixes on the bundled fixture workloads (CODES: all by default).
 
     For each rule: the rule must fire on its fixture, greenlint fixes it (unsafe fixes
@@ -253,7 +258,7 @@ def verify(codes, size, quick, budget, json_path, chart, prepare_dir) -> None:
     """
     import tempfile
 
-    from greenlint.verify import Plan, VerifyError, measure, prepare, write_chart
+    from greenlint.verify import Plan, VerifyError, measure, prepare, prepare_script, write_chart
 
     plan = Plan.quick() if quick else Plan()
     if size is not None or budget is not None:
@@ -262,7 +267,11 @@ def verify(codes, size, quick, budget, json_path, chart, prepare_dir) -> None:
         dest = prepare_dir or Path(scratch)
         dest.mkdir(parents=True, exist_ok=True)
         try:
-            pairs = prepare(codes, dest)
+            if script is not None:
+                click.echo(f"Running only the script you named, {script}, and a fixed copy of it (your file is not changed).", err=True)
+                pairs = [prepare_script(script, codes, dest, Path.cwd())]
+            else:
+                pairs = prepare(codes, dest)
         except VerifyError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(EXIT_ERROR)

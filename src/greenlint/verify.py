@@ -34,9 +34,12 @@ class PreparedPair:
     handwritten: bool
     findings_before: int
 
+    @property
+    def notes(self) -> str:
+        return "after is hand-written (display-only rule)" if self.handwritten else "after is greenlint's own fix (unsafe fixes on)"
+
     def manifest_entry(self, root: Path) -> dict:
-        notes = "after is hand-written (display-only rule)" if self.handwritten else "after is greenlint's own fix (unsafe fixes on)"
-        return {"rule": self.rule, "before": str(self.before.relative_to(root)), "after": str(self.after.relative_to(root)), "notes": notes}
+        return {"rule": self.rule, "before": str(self.before.relative_to(root)), "after": str(self.after.relative_to(root)), "notes": self.notes}
 
 
 def available_fixtures() -> dict[str, str]:
@@ -101,6 +104,77 @@ def _prepare_one(code: str, before: str, dest: Path) -> PreparedPair:
     return PreparedPair(code, folder / "before.py", folder / "after.py", handwritten is not None, len(findings))
 
 
+_SCRIPT_WRAPPER = '''"""Written by `greenlint verify --script`: runs {name} ({variant}) as __main__."""
+
+import contextlib
+import io
+import os
+import runpy
+import sys
+
+SCRIPT = {script!r}
+ARGS = {args!r}
+CWD = {cwd!r}
+IMPORT_DIR = {import_dir!r}
+WARMUP = 0  # a whole script is its own warm-up
+USES_TORCH = {uses_torch!r}  # the runner pins torch's threads when a workload mentions torch
+
+
+def run(size="cpu"):
+    """The script's stdout is its output: before and after must print the same."""
+    saved = sys.argv[:], sys.path[:], os.getcwd()
+    sys.argv = [SCRIPT, *ARGS]
+    sys.path.insert(0, IMPORT_DIR)  # the script's own sibling modules, as `python script.py` sees them
+    os.chdir(CWD)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            runpy.run_path(SCRIPT, run_name="__main__")
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            raise
+    finally:
+        sys.argv, sys.path[:], _ = saved[0], saved[1], os.chdir(saved[2])
+    return printed.getvalue()
+'''
+
+
+def prepare_script(script: Path, args: Sequence[str], dest: Path, cwd: Path) -> PreparedPair:
+    """The user's own workload: fix a copy with every rule (unsafe fixes on) and wrap both
+    copies so the energy runner can call them. The user's file is never written."""
+    from greenlint.rules.base import all_rules
+    from greenlint.source import SourceError, read_source
+
+    try:
+        source = read_source(script)
+    except SourceError as error:
+        raise VerifyError(str(error)) from None
+    rules = [rule() for rule in all_rules()]
+    findings = [d for d in lint_text(source.text, str(script), rules).diagnostics if d.code]
+    result = fix_text(source.text, str(script), rules, unsafe_fixes=True)
+    if not result.changed:
+        counted = f"{len(findings)} finding(s), none with an applicable fix" if findings else "no findings"
+        raise VerifyError(f"{script}: nothing for greenlint to fix ({counted}); there is no after to measure")
+    pair = PreparedPair(",".join(sorted(result.fixed)), dest / "before.py", dest / "after.py", False, len(findings))
+    for variant, text in (("before", source.text), ("after", result.text)):
+        copy = dest / variant / script.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(text, encoding="utf-8")
+        wrapper = _SCRIPT_WRAPPER.format(
+            name=script.name,
+            variant=variant,
+            script=str(copy),
+            args=list(args),
+            cwd=str(cwd),
+            import_dir=str(script.resolve().parent),
+            uses_torch="torch" in text,
+        )
+        (dest / f"{variant}.py").write_text(wrapper, encoding="utf-8")
+    manifest = {"pairs": [pair.manifest_entry(dest)]}
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return pair
+
+
 @dataclass(frozen=True)
 class Plan:
     """How hard to measure. `quick` is CI's: tiny sizes, one trial pair, short windows."""
@@ -133,7 +207,7 @@ def measure(pairs: Sequence[PreparedPair], plan: Plan, progress: Callable[[str],
                 budget_s=plan.budget_s,
                 min_window_s=plan.min_window_s,
                 rule=pair.rule,
-                notes=pair.manifest_entry(pair.before.parent.parent)["notes"],
+                notes=pair.notes,
                 progress=progress,
             )
         )
