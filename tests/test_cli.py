@@ -1098,3 +1098,12 @@ def test_no_cache_writes_no_cache_folder(project):
     result = run("--no-cache", ".")
     assert result.stdout == EVAL_TEXT
     assert not (project / ".greenlint_cache").exists()
+
+
+def test_force_exclude_applies_exclusions_to_named_files(project):
+    write(project, "pyproject.toml", '[tool.greenlint]\nextend-exclude = ["generated"]\n')
+    write(project, "generated/a.py", EVAL)
+    assert run("generated/a.py").exit_code == 1  # named explicitly: linted, as ruff does
+    result = run("--force-exclude", "generated/a.py")
+    assert result.exit_code == 0
+    assert "GL101" not in result.stdout

@@ -3,6 +3,7 @@ it wires discovery, configuration, the engine, the fixer and the reporters toget
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections import Counter
@@ -16,6 +17,7 @@ from greenlint import __version__
 from greenlint.config import CliOverrides, ConfigError, SettingsResolver
 from greenlint.diagnostics import Applicability, LineIndex
 from greenlint.discovery import DEFAULT_EXCLUDES, discover
+from greenlint.formats import NEEDS_EDITS, RENDERERS, RunInfo, render
 from greenlint.report import (
     FORMATS,
     FileReport,
@@ -91,7 +93,10 @@ class RunState:
 @click.option("--stdin-filename", help="The name of the file read from stdin (`-`), for config and messages.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (.greenlint_cache).")
+@click.option("--force-exclude", is_flag=True, help="Apply exclusions to files named on the command line too (pre-commit passes files).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per available core).")
+@click.option("--output-file", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to this file instead of stdout (folders are created).")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: GLnnn` to every line with a finding, so the next check is clean.")
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -110,7 +115,10 @@ def check(
     stdin_filename: str | None,
     quiet: bool,
     no_cache: bool,
+    force_exclude: bool,
     jobs: int | None,
+    output_file: Path | None = None,
+    add_noqa: bool = False,
 ) -> None:
     """Lint PATHS (default: the current folder); `-` reads stdin."""
     rules = all_rules()
@@ -129,22 +137,49 @@ def check(
     mode = Mode(
         want_fixes=fix or show_diff,
         write=write,
-        use_cache=not (no_cache or fix or show_diff or output_format == "json"),
-        need_edits=output_format == "json",
+        use_cache=not (no_cache or fix or show_diff or output_format in NEEDS_EDITS),
+        need_edits=output_format in NEEDS_EDITS,
     )
     from_stdin = paths == (Path("-"),)
+    if add_noqa and (fix or show_diff or from_stdin):
+        click.echo(f"error: --add-noqa cannot be combined with {'--fix' if fix else '--diff' if show_diff else 'stdin'}", err=True)
+        sys.exit(EXIT_ERROR)
     try:
         resolver = SettingsResolver(rules, overrides, explicit_config=config_path, cwd=cwd)
         if from_stdin:
             _check_stdin(resolver, stdin_filename, cwd, mode, tuple(rules), state)
         else:
-            _check_paths(resolver, paths, cwd, mode, tuple(rules), jobs or default_workers(), state)
+            _check_paths(resolver, paths, cwd, mode, tuple(rules), jobs or default_workers(), state, force_exclude)
         effective_unsafe = resolver.settings_for(cwd).unsafe_fixes
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_ERROR)
-    _emit(state, output_format, statistics, show_diff, show_fixes, fix, quiet, effective_unsafe, stdin_fix=fix and from_stdin)
+    if add_noqa:
+        sys.exit(_add_noqa(state, quiet))
+    emit = (state, output_format, statistics, show_diff, show_fixes, fix, quiet, effective_unsafe)
+    if output_file is None:
+        _emit(*emit, stdin_fix=fix and from_stdin)
+    else:
+        buffer = io.StringIO()
+        _emit(*emit, stdin_fix=fix and from_stdin, out=buffer)
+        try:
+            output_file.parent.mkdir(parents=True, exist_ok=True)
+            output_file.write_text(buffer.getvalue(), encoding="utf-8")
+        except OSError as error:
+            click.echo(f"error: cannot write the report to {output_file}: {error.strerror or error}", err=True)
+            sys.exit(EXIT_ERROR)
     sys.exit(_exit_code(state, show_diff, exit_zero))
+
+
+def _add_noqa(state: RunState, quiet: bool) -> int:
+    from greenlint.add_noqa import add_noqa
+
+    outcome = add_noqa(state.reports)
+    for error in [*state.errors, *outcome.errors]:
+        click.echo(f"error: {error}", err=True)
+    if not quiet:
+        click.echo(f"Added {outcome.added} noqa directive{'s' if outcome.added != 1 else ''}.", err=True)
+    return EXIT_ERROR if state.errors or outcome.errors else EXIT_CLEAN
 
 
 def _check_stdin(resolver, stdin_filename, cwd, mode: Mode, rules, state: RunState) -> None:
@@ -166,12 +201,13 @@ def _check_stdin(resolver, stdin_filename, cwd, mode: Mode, rules, state: RunSta
         sys.stdout.flush()
 
 
-def _check_paths(resolver, paths, cwd, mode: Mode, rules, workers: int, state: RunState) -> None:
+def _check_paths(resolver, paths, cwd, mode: Mode, rules, workers: int, state: RunState, force_exclude: bool = False) -> None:
     base_settings = resolver.settings_for(cwd)
     found = discover(
         list(paths) or [Path(".")],
         exclude=base_settings.exclude or DEFAULT_EXCLUDES,
         extend_exclude=base_settings.extend_exclude,
+        force_exclude=force_exclude,
         root=base_settings.root,
     )
     state.errors.extend(found.errors)
@@ -187,9 +223,10 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix, quiet, unsafe, stdin_fix) -> None:
-    # With `--fix` on stdin the fixed code owns stdout; findings go to stderr.
-    out = sys.stderr if stdin_fix else sys.stdout
+def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix, quiet, unsafe, stdin_fix, out=None) -> None:
+    # With `--fix` on stdin the fixed code owns stdout; findings go to stderr. `out`: --output-file.
+    if out is None:
+        out = sys.stderr if stdin_fix else sys.stdout
     for error in state.errors:
         click.echo(f"error: {error}", err=True)
     if show_diff:
@@ -203,6 +240,9 @@ def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix
         return
     if output_format == "json":
         out.write(render_json(state.reports))
+        return
+    if output_format in RENDERERS:
+        out.write(render(output_format, state.reports, RunInfo(Path.cwd(), unsafe, tuple(state.errors))))
         return
     if output_format == "concise":
         out.write(render_concise(state.reports, unsafe))

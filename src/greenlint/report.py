@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from greenlint.diagnostics import Applicability, Diagnostic, FixUnavailable, LineIndex
 
-FORMATS = ("text", "concise", "json")
+# The last five are rendered by greenlint.formats (CI: SARIF, GitHub annotations, JUnit, GitLab).
+FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 
 
 @dataclass
