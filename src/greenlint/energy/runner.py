@@ -216,7 +216,8 @@ def measure_pair(
     Trial pair *i* runs both variants, each in a fresh subprocess, before-first when *i* is
     even and after-first when odd (ABBA... interleaving cancels drift). After ``min_trials``
     pairs it stops as soon as the 95% bootstrap CI of the energy ratio is narrower than
-    ``ci_width``; else at ``max_trials`` pairs, or when the next pair would overrun
+    ``ci_width`` (and, when the CI excludes 1, the Wilcoxon test agrees at p < 0.05); else at
+    ``max_trials`` pairs, or when the next pair would overrun
     ``budget_s`` (at least one pair always runs). ``ci_width`` is in units of the ratio: 0.10
     means the saving is known to within 10 percentage points. Idle power is measured first (a child that
     sleeps ``idle_s``, default the window length) whenever a power meter (NVML/RAPL) exists.
@@ -286,7 +287,10 @@ def measure_pair(
                 f"{_fmt_j(b_e['joules_per_run'])} -> {_fmt_j(a_e['joules_per_run'])} per run ({b_e['kind']})")
             if max(min_trials, 2) <= i + 1 < max_trials:  # a 1-pair "CI" is a point, not a stop signal
                 cmp = stats.compare(*_series(trials, "energy"), n_boot=n_boot, seed=seed)
-                if cmp.ci_width < ci_width:
+                # Narrow is not enough when the interval excludes 1: keep going until the
+                # paired test agrees, or a real difference ends as "no measurable difference".
+                settled = cmp.ci_low <= 1 <= cmp.ci_high or cmp.p_value < 0.05
+                if cmp.ci_width < ci_width and settled:
                     stop_reason = "ci"
                     break
 
