@@ -239,6 +239,14 @@ class _Flow:
             call = semantic.parent(parent)
             if isinstance(call, ast.Call) and call.args and call.args[0] is parent and _is_optimizer(semantic, call):
                 return Sink(call, f"the optimizer `{_callee(call)}`", "weights")
+            if isinstance(call, ast.Assign) and call.value is parent:  # `x, y = a.double(), b.double()`
+                position = next(i for i, element in enumerate(parent.elts) if element is node)
+                for target in call.targets:
+                    if isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) == len(parent.elts):
+                        if not any(isinstance(e, ast.Starred) for e in target.elts):
+                            found = self._bind(target.elts[position], None, depth)
+                            if found is not None:
+                                return found
             return None
         if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is node:
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
@@ -808,6 +816,29 @@ class Float64Tensor(Rule):
                 return model.predict(x)
             """,
             applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            """
+            import torch
+            import torch.nn.functional as F
+
+            def fit(model, features, targets):
+                model = model.double()
+                x, y = features.double(), targets.double()
+                return F.mse_loss(model(x), y)
+            """,
+            count=3,
+            fixed="""
+            import torch
+            import torch.nn.functional as F
+
+            def fit(model, features, targets):
+                model = model.float()
+                x, y = features.float(), targets.float()
+                return F.mse_loss(model(x), y)
+            """,
+            applicability=Applicability.UNSAFE,
+            changes_numerics=True,
         ),
     ]
 

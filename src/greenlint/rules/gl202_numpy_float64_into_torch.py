@@ -422,6 +422,39 @@ class NumpyFloat64IntoTorch(Rule):
             """,
             applicability=Applicability.UNSAFE,
         ),
+        Invalid(
+            """
+            import numpy as np
+            import torch
+            import torch.nn.functional as F
+            from torch.utils.data import DataLoader, TensorDataset
+
+            X = np.random.rand(256, 8).astype(np.float32)
+            Y = np.random.rand(256, 1)
+            loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(Y)), batch_size=32)
+            model = torch.nn.Linear(8, 1)
+            for xb, yb in loader:
+                xb, yb = xb.to("cpu"), yb.to("cpu")
+                loss = F.mse_loss(model(xb), yb)
+            """,
+            fixed="""
+            import numpy as np
+            import torch
+            import torch.nn.functional as F
+            from torch.utils.data import DataLoader, TensorDataset
+
+            X = np.random.rand(256, 8).astype(np.float32)
+            Y = np.random.rand(256, 1)
+            loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(Y).float()), batch_size=32)
+            model = torch.nn.Linear(8, 1)
+            for xb, yb in loader:
+                xb, yb = xb.to("cpu"), yb.to("cpu")
+                loss = F.mse_loss(model(xb), yb)
+            """,
+            applicability=Applicability.UNSAFE,
+            changes_numerics=True,
+            message="np.random.rand",
+        ),
     ]
 
     def check(self, ctx: Context) -> None:
