@@ -24,9 +24,10 @@ from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
+from greenlint.diagnostics import minimal_edit
 from greenlint.engine import lint_text
 from greenlint.fixer import fix_text
-from greenlint.lsp.edits import apply_change, minimal_edit, noqa_edit
+from greenlint.lsp.edits import apply_change, noqa_edit
 from greenlint.lsp.positions import UTF8, UTF16, UTF32, PositionMap
 from greenlint.rules.base import all_rules
 

@@ -298,7 +298,14 @@ def verify(codes, size, quick, budget, json_path, chart, prepare_dir, script) ->
     """
     import tempfile
 
-    from greenlint.verify import Plan, VerifyError, measure, prepare, prepare_script, write_chart
+    from greenlint.verify import (
+        Plan,
+        VerifyError,
+        measure,
+        prepare,
+        prepare_script,
+        write_chart,
+    )
 
     plan = Plan.quick() if quick else Plan()
     if size is not None or budget is not None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from greenlint.diagnostics import Edit, FixUnavailable
+from greenlint.diagnostics import Edit, FixUnavailable, minimal_edit
 
 
 def _lf_view(text: str) -> str:
@@ -23,18 +23,6 @@ def parse_with_positions(text: str):
     module = cst.parse_module(_lf_view(text))
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     return module, positions
-
-
-def minimal_edit(old: str, new: str) -> Edit:
-    """The single replacement turning `old` into `new`: common prefix and suffix trimmed."""
-    limit = min(len(old), len(new))
-    prefix = 0
-    while prefix < limit and old[prefix] == new[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
-        suffix += 1
-    return Edit(prefix, len(old) - suffix, new[prefix : len(new) - suffix])
 
 
 class _WrapStatements(cst.CSTTransformer):
@@ -92,6 +80,8 @@ def wrap_statements(parsed, text: str, first_line: int, last_line: int, items: S
         raise FixUnavailable(f"no statements on lines {first_line}-{last_line} to wrap")
     view = _lf_view(text)
     edit = minimal_edit(view, new_module.code)
+    if edit is None:
+        raise FixUnavailable("the wrap changed nothing")
     if view is not text:  # back to the file's bare-CR newlines; offsets are unchanged
         edit = Edit(edit.start, edit.end, edit.content.replace("\n", "\r"))
     return edit

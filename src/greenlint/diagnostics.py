@@ -93,6 +93,28 @@ class Diagnostic:
         return DOCS_URL.format(name=self.name) if self.code else None
 
 
+def minimal_edit(old: str, new: str) -> Edit | None:
+    """One edit turning `old` into `new`: the differing middle, after the common prefix and
+    suffix; None when they are equal. Never splits a "\\r\\n" pair or a surrogate pair."""
+    if old == new:
+        return None
+    limit = min(len(old), len(new))
+    prefix = 0
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+        suffix += 1
+    start, old_end, new_end = prefix, len(old) - suffix, len(new) - suffix
+    # Keep a CRLF pair whole: an LSP position cannot point between "\r" and "\n".
+    if 0 < start and old[start - 1] == "\r" and start < len(old) and old[start] == "\n":
+        start -= 1
+    if old_end < len(old) and old[old_end] == "\n" and old_end > start and old[old_end - 1] == "\r":
+        old_end += 1
+        new_end += 1
+    return Edit(start, old_end, new[start:new_end])
+
+
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 

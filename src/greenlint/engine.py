@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from greenlint.diagnostics import Diagnostic, Fix, LineIndex
-from greenlint.semantic import SemanticModel
+from greenlint.semantic import SemanticModel, is_test_file
 
 if TYPE_CHECKING:
     from greenlint.rules.base import Rule
@@ -96,7 +96,10 @@ def lint_text(text: str, filename: str, rules: Sequence[Rule]) -> LintResult:
         result.errors.append(f"{filename}: too deeply nested for the parser; skipped")
         return result
     ctx = Context(text, filename, tree, lines)
+    test_file = is_test_file(filename)
     for rule in rules:
+        if test_file and rule.settings.get("include-tests") is False:
+            continue
         ctx.rule = rule
         before = len(ctx.diagnostics)
         try:

@@ -7,7 +7,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from greenlint.formats._common import RunInfo, display_path, rule_id, span, title, with_impact
+from greenlint.formats._common import (
+    RunInfo,
+    display_path,
+    rule_id,
+    span,
+    title,
+    with_impact,
+)
 from greenlint.report import FileReport
 
 

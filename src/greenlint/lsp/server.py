@@ -41,10 +41,16 @@ from greenlint.config import (
     SettingsResolver,
     load_settings,
 )
-from greenlint.diagnostics import Applicability, Diagnostic, Edit, FixUnavailable
+from greenlint.diagnostics import (
+    Applicability,
+    Diagnostic,
+    Edit,
+    FixUnavailable,
+    minimal_edit,
+)
 from greenlint.engine import LintResult, lint_text, parse
 from greenlint.fixer import apply_edits, fix_text
-from greenlint.lsp.edits import apply_change, minimal_edit, noqa_edit
+from greenlint.lsp.edits import apply_change, noqa_edit
 from greenlint.lsp.positions import UTF16, PositionMap
 from greenlint.rules.base import Rule, all_rules
 

@@ -24,6 +24,11 @@ class Option:
     item_type: type | None = None  # for list options
 
 
+# Energy rules skip test files by default: a model run once in a test wastes little, and tests
+# exercise smells on purpose. The engine applies it to every rule that declares the option.
+INCLUDE_TESTS = Option(bool, False, "Also check test files (test_*.py, *_test.py, conftest.py, files under tests/)")
+
+
 @dataclass(frozen=True)
 class Valid:
     """Code the rule must stay silent on."""

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from greenlint import cstfix
 from greenlint.diagnostics import Applicability, Edit, Fix
 from greenlint.fixes import insert_line_above, spell
-from greenlint.rules.base import Invalid, Option, Rule, Valid, register
-from greenlint.semantic import SemanticModel, forward_target, is_test_file
+from greenlint.rules.base import INCLUDE_TESTS, Invalid, Option, Rule, Valid, register
+from greenlint.semantic import SemanticModel, forward_target
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
@@ -53,7 +53,7 @@ class InferenceWithoutNoGrad(Rule):
     frameworks = ("torch", "transformers", "timm", "lightning", "diffusers")
     fix_applicability = Applicability.SAFE
     options = {
-        "include-tests": Option(bool, False, "Also check test files (test_*.py, *_test.py, conftest.py, files under tests/)"),
+        "include-tests": INCLUDE_TESTS,
         "extra-inference-names": Option(
             list, [], "More words that mark a function as inference (matched against its name's _-separated words)", str
         ),
@@ -434,8 +434,6 @@ class InferenceWithoutNoGrad(Rule):
     ]
 
     def check(self, ctx: Context) -> None:
-        if not self.settings["include-tests"] and is_test_file(ctx.filename):
-            return
         semantic = ctx.semantic
         words = _INFERENCE_WORDS | set(self.settings["extra-inference-names"])
         findings: list[tuple[ast.Call, str, ast.AST, _Target]] = []

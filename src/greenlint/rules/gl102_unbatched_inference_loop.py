@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Edit, Fix
 from greenlint.fixes import spell
-from greenlint.rules.base import Invalid, Option, Rule, Valid, register
+from greenlint.rules.base import INCLUDE_TESTS, Invalid, Option, Rule, Valid, register
 from greenlint.semantic import (
     FUNCTION_NODES,
     SemanticModel,
     forward_target,
-    is_test_file,
 )
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ class UnbatchedInferenceLoop(Rule):
     fix_applicability = Applicability.UNSAFE
     options = {
         "batch-size": Option(int, 32, "Items per call in the batched rewrite the fix writes"),
-        "include-tests": Option(bool, False, "Also check test files (test_*.py, *_test.py, conftest.py, files under tests/)"),
+        "include-tests": INCLUDE_TESTS,
     }
 
     VALID = [
@@ -544,8 +543,6 @@ class UnbatchedInferenceLoop(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
-        if not self.settings["include-tests"] and is_test_file(ctx.filename):
-            return
         for call in semantic.nodes(ast.Call):
             if not (call.args or call.keywords) or not _callable_shape(call):
                 continue

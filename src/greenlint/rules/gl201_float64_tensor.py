@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable
 from greenlint.fixes import spell
-from greenlint.rules.base import Invalid, Option, Rule, Valid, register
+from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
 from greenlint.semantic import (
     FUNCTION_NODES,
     SemanticModel,
     forward_target,
-    is_test_file,
 )
 
 if TYPE_CHECKING:
@@ -495,7 +494,7 @@ class Float64Tensor(Rule):
     frameworks = ("torch", "tensorflow", "keras")
     fix_applicability = Applicability.UNSAFE
     options = {
-        "include-tests": Option(bool, False, "Also check test files (test_*.py, *_test.py, conftest.py, files under tests/)"),
+        "include-tests": INCLUDE_TESTS,
     }
 
     VALID = [
@@ -843,8 +842,6 @@ class Float64Tensor(Rule):
     ]
 
     def check(self, ctx: Context) -> None:
-        if not self.settings["include-tests"] and is_test_file(ctx.filename):
-            return
         semantic = ctx.semantic
         for spelling in self._spellings(semantic):
             if in_gradcheck_scope(semantic, spelling) or under_precision_switch(semantic, spelling):

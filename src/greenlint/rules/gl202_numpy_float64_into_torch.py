@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable
 from greenlint.fixes import spell
-from greenlint.rules.base import Invalid, Option, Rule, Valid, register
+from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
 from greenlint.rules.gl201_float64_tensor import (
     assigned_value,
     find_sink,
@@ -17,7 +17,7 @@ from greenlint.rules.gl201_float64_tensor import (
     under_precision_switch,
     uses_of_binding,
 )
-from greenlint.semantic import SemanticModel, is_test_file
+from greenlint.semantic import SemanticModel
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
@@ -93,7 +93,7 @@ class NumpyFloat64IntoTorch(Rule):
     frameworks = ("torch",)
     fix_applicability = Applicability.UNSAFE
     options = {
-        "include-tests": Option(bool, False, "Also check test files (test_*.py, *_test.py, conftest.py, files under tests/)"),
+        "include-tests": INCLUDE_TESTS,
     }
 
     VALID = [
@@ -458,8 +458,6 @@ class NumpyFloat64IntoTorch(Rule):
     ]
 
     def check(self, ctx: Context) -> None:
-        if not self.settings["include-tests"] and is_test_file(ctx.filename):
-            return
         semantic = ctx.semantic
         imported = {target.split(".")[0] for scope in semantic.scopes.values() for target in scope.imports.values()}
         if not imported & {"numpy", "pandas"}:

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from greenlint.cstfix import minimal_edit
-from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable
+from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable, minimal_edit
 from greenlint.loading import (
     IN_PLACE_ADAPTERS,
     Load,
@@ -677,7 +676,10 @@ def _hoist_edit(ctx: Context, loop: ast.AST, stmt: ast.stmt) -> Edit:
     new_module = module.visit(mover)
     if not mover.done:
         raise FixUnavailable("the loop or the statement could not be located")
-    return minimal_edit(ctx.text, new_module.code)
+    edit = minimal_edit(ctx.text, new_module.code)
+    if edit is None:
+        raise FixUnavailable("the hoist changed nothing")
+    return edit
 
 
 class _Hoist(cst.CSTTransformer):

@@ -9,12 +9,11 @@ import re
 from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Edit, Fix
-from greenlint.rules.base import Invalid, Option, Rule, Valid, register
+from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
 from greenlint.semantic import (
     SemanticModel,
     is_criterion_call,
     is_step_call,
-    is_test_file,
     step_loop_around,
     step_loops,
 )
@@ -251,7 +250,7 @@ class HostSyncInLoop(Rule):
     frameworks = ("torch",)
     fix_applicability = Applicability.UNSAFE
     options = {
-        "include-tests": Option(bool, False, "Also check test files (test_*.py, *_test.py, conftest.py, files under tests/)"),
+        "include-tests": INCLUDE_TESTS,
     }
 
     VALID = [
@@ -616,8 +615,6 @@ class HostSyncInLoop(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
-        if not self.settings["include-tests"] and is_test_file(ctx.filename):
-            return
         if not semantic.uses_cuda():
             return
         loops = step_loops(semantic)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Edit, Fix
 from greenlint.fixes import newline_of
-from greenlint.rules.base import Invalid, Option, Rule, Valid, register
-from greenlint.semantic import SemanticModel, is_test_file
+from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
+from greenlint.semantic import SemanticModel
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
@@ -54,7 +54,7 @@ class CpuTensorThenMoved(Rule):
     frameworks = ("torch",)
     fix_applicability = Applicability.SAFE
     options = {
-        "include-tests": Option(bool, False, "Also check test files (test_*.py, *_test.py, conftest.py, files under tests/)"),
+        "include-tests": INCLUDE_TESTS,
     }
 
     VALID = [
@@ -290,8 +290,6 @@ class CpuTensorThenMoved(Rule):
     ]
 
     def check(self, ctx: Context) -> None:
-        if not self.settings["include-tests"] and is_test_file(ctx.filename):
-            return
         semantic = ctx.semantic
         for call in semantic.nodes(ast.Call):
             func = call.func
