@@ -11,44 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from samples import EVAL, EVAL_FIXED, GENERATE, GENERATE_FIXED
 
 from greenlint.cli import main
 
-EVAL = """\
-import torch
-
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
-EVAL_FIXED = EVAL.replace("def evaluate", "@torch.no_grad()\ndef evaluate")
 EVAL_MESSAGE = "`model(...)` runs with autograd on in `evaluate()`, an inference function; use `torch.no_grad()`"
 
-GENERATE = """\
-import torch as T
-
-lm = load()
-lm.eval()
-ids = T.zeros(1, 1, dtype=T.long)
-for _ in range(20):
-    logits = lm(ids)[:, -1]
-    ids = T.cat([ids, logits.argmax(-1, keepdim=True)], dim=1)
-print(ids.tolist())
-"""
-GENERATE_FIXED = """\
-import torch as T
-
-lm = load()
-lm.eval()
-ids = T.zeros(1, 1, dtype=T.long)
-with T.no_grad():
-    for _ in range(20):
-        logits = lm(ids)[:, -1]
-        ids = T.cat([ids, logits.argmax(-1, keepdim=True)], dim=1)
-print(ids.tolist())
-"""
 
 SYNTAX_ERROR = "import torch\ndef f(:\n    pass\n"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from samples import EVAL, EVAL_FIXED, GENERATE, GENERATE_FIXED
 
 from greenlint import __version__
 from greenlint.cli import main
@@ -22,25 +23,6 @@ from greenlint.rules.gl101_inference_without_no_grad import InferenceWithoutNoGr
 # --------------------------------------------------------------------------- sources
 
 # A safe fix: the model's output never leaves the function.
-EVAL = """\
-import torch
-
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
-EVAL_FIXED = """\
-import torch
-
-@torch.no_grad()
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
 # Each finding in text output carries its rule's one-line evidence.
 EVIDENCE = f"  = evidence: {InferenceWithoutNoGrad.evidence}\n"
 EVAL_MESSAGE = "`model(...)` runs with autograd on in `evaluate()`, an inference function; use `torch.no_grad()`"
@@ -74,29 +56,6 @@ def predict(net, xs):
 UNSAFE_MESSAGE = "`net(...)` runs with autograd on in `predict()`, an inference function; use `torch.no_grad()`"
 
 # A wrap fix (libcst): a generation loop after lm.eval(), at module level.
-GENERATE = """\
-import torch as T
-
-lm = load()
-lm.eval()
-ids = T.zeros(1, 1, dtype=T.long)
-for _ in range(20):
-    logits = lm(ids)[:, -1]
-    ids = T.cat([ids, logits.argmax(-1, keepdim=True)], dim=1)
-print(ids.tolist())
-"""
-GENERATE_FIXED = """\
-import torch as T
-
-lm = load()
-lm.eval()
-ids = T.zeros(1, 1, dtype=T.long)
-with T.no_grad():
-    for _ in range(20):
-        logits = lm(ids)[:, -1]
-        ids = T.cat([ids, logits.argmax(-1, keepdim=True)], dim=1)
-print(ids.tolist())
-"""
 
 # A fix that needs an import as well as a wrap: two edits in one fix.
 TRANSFORMERS = """\

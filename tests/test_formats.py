@@ -17,10 +17,18 @@ from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
+from samples import EVAL, EVAL_FIXED
 
 from greenlint.catalogue import entry
 from greenlint.cli import main
-from greenlint.diagnostics import DOCS_URL, Applicability, Diagnostic, Edit, Fix, LineIndex
+from greenlint.diagnostics import (
+    DOCS_URL,
+    Applicability,
+    Diagnostic,
+    Edit,
+    Fix,
+    LineIndex,
+)
 from greenlint.formats import NEEDS_EDITS, RENDERERS, RunInfo, render
 from greenlint.formats.github import escape_data, escape_property
 from greenlint.formats.gitlab import fingerprint
@@ -28,25 +36,6 @@ from greenlint.report import FORMATS, FileReport
 from greenlint.rules.base import all_rules
 
 # GL101 with a safe fix (output never leaves the function).
-EVAL = """\
-import torch
-
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
-EVAL_FIXED = """\
-import torch
-
-@torch.no_grad()
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
 # GL101 (unsafe fix: the output is returned) and GL102 (high impact, unsafe fix) on one line.
 PREDICT = """\
 import torch

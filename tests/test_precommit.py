@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from samples import EVAL as SMELLY
+from samples import EVAL_FIXED as FIXED
 
 pytest.importorskip("pre_commit", reason="pre-commit is not installed (pip install -e '.[dev]')")
 if shutil.which("git") is None:
@@ -25,25 +27,6 @@ if shutil.which("git") is None:
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SMELLY = """\
-import torch
-
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
-FIXED = """\
-import torch
-
-@torch.no_grad()
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
 CLEAN = """\
 import torch
 
