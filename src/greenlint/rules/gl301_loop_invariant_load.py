@@ -38,13 +38,14 @@ _RUN_OUTPUT = re.compile(r"(?i)(^|[^a-z])(best|last|latest|tmp|temp|ckpt|checkpo
 _WRITE_WORDS = re.compile(r"(?i)(save|write|dump|download|copy|move|rename|replace|export|store|^to_|^put|unlink|remove|rmtree|makedirs|mkdir|touch|urlretrieve|extract)")
 _CHECKS_FILE = frozenset({"exists", "isfile", "isdir", "is_file", "is_dir", "getsize", "getmtime"})
 # Methods that change their receiver in place (a hoisted value would carry the change over).
+# pandas' drop/rename/fillna return a new frame unless inplace=True, which is checked separately.
 _MUTATORS = frozenset(
     {
         "append", "extend", "insert", "pop", "popitem", "remove", "clear", "update", "setdefault", "add", "discard",
         "sort", "reverse", "train", "fit", "partial_fit", "load_state_dict", "load_adapter", "add_adapter",
         "set_adapter", "resize_token_embeddings", "add_tokens", "add_special_tokens", "thumbnail", "paste",
         "putpixel", "putalpha", "seek", "read", "readline", "readlines", "write", "close", "truncate", "shuffle",
-        "rename", "drop", "fillna", "map_", "apply_", "zero_grad", "register_buffer", "register_parameter",
+        "map_", "apply_", "zero_grad", "register_buffer", "register_parameter",
         "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook", "set_epoch",
         "set_format", "set_transform", "reset_format", "with_format", "cast_", "__setitem__", "__delitem__",
     }
@@ -260,6 +261,34 @@ class LoopInvariantLoad(Rule):
         ),
     ]
     INVALID = [
+        Invalid(
+            """
+            import pandas as pd
+            import torch
+
+            def train(model, optimizer, path, epochs):
+                for epoch in range(epochs):
+                    frame = pd.read_csv(path)
+                    x = torch.tensor(frame.drop(columns="y").to_numpy(), dtype=torch.float32)
+                    loss = model(x).pow(2).mean()
+                    loss.backward()
+                    optimizer.step()
+            """,
+            fixed="""
+            import pandas as pd
+            import torch
+
+            def train(model, optimizer, path, epochs):
+                frame = pd.read_csv(path)
+                for epoch in range(epochs):
+                    x = torch.tensor(frame.drop(columns="y").to_numpy(), dtype=torch.float32)
+                    loss = model(x).pow(2).mean()
+                    loss.backward()
+                    optimizer.step()
+            """,
+            applicability=Applicability.UNSAFE,
+            message="pd.read_csv",
+        ),
         Invalid(
             """
             import pandas as pd
