@@ -327,3 +327,21 @@ def test_registered_rules_all_run_on_the_example():
     result = lint_text(EVAL, "a.py", rules)
     assert result.errors == []
     assert "GL101" in [d.code for d in result.diagnostics]
+
+
+def test_prefilter_never_drops_a_finding_the_full_analysis_reports():
+    """Every rule example, fixture and bundled example linted with and without the cheap text
+    pre-filter gives the same findings (the corpus-wide check is benchmarks/engine_speed.py's)."""
+    from pathlib import Path
+
+    from greenlint.rules.base import all_rules
+
+    root = Path(__file__).resolve().parent.parent
+    rules = [rule() for rule in all_rules()]
+    sources = [(e.filename, e.code) for r in all_rules() for e in (*r.VALID, *r.INVALID)]
+    sources += [(str(p), p.read_text()) for folder in ("fixtures", "examples") for p in sorted((root / folder).rglob("*.py"))]
+    assert len(sources) > 200
+    for name, text in sources:
+        fast = [(d.code, d.start, d.message) for d in lint_text(text, name, rules).diagnostics]
+        full = [(d.code, d.start, d.message) for d in lint_text(text, name, rules, use_prefilter=False).diagnostics]
+        assert fast == full, name

@@ -80,9 +80,9 @@ def syntax_error_diagnostic(error: SyntaxError | ValueError, lines: LineIndex) -
     return Diagnostic(None, "syntax-error", message, start, start)
 
 
-def lint_text(text: str, filename: str, rules: Sequence[Rule]) -> LintResult:
+def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bool = True) -> LintResult:
     result = LintResult()
-    if not rules or _SKIP_FILE.search(text) or not prefilter(text, rules):
+    if not rules or _SKIP_FILE.search(text) or (use_prefilter and not prefilter(text, rules)):
         result.skipped = True
         return result
     lines = LineIndex(text)
