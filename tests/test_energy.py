@@ -13,14 +13,13 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
-import types
 from pathlib import Path
 
 import pytest
 
-from greenlint.energy import co2, env as energy_env, meters, outputs, report, runner, stats
+from greenlint.energy import co2, meters, outputs, report, runner, stats
+from greenlint.energy import env as energy_env
 from greenlint.energy.__main__ import main as energy_main
 
 ROOT = Path(__file__).resolve().parents[1]
