@@ -194,9 +194,11 @@ def measure(pairs: Sequence[PreparedPair], plan: Plan, progress: Callable[[str],
     from greenlint.energy import measure_pair
 
     results = []
-    for pair in pairs:
-        if progress is not None:
-            progress(f"{pair.rule}: measuring before/after ({plan.size})")
+    for number, pair in enumerate(pairs, 1):
+        step = f"[{number}/{len(pairs)}]"
+        say = None if progress is None else (lambda line, step=step: progress(f"{step} {line}"))
+        if say is not None:
+            say(f"{pair.rule}: measuring before/after ({plan.size})")
         results.append(
             measure_pair(
                 pair.before,
@@ -208,7 +210,7 @@ def measure(pairs: Sequence[PreparedPair], plan: Plan, progress: Callable[[str],
                 min_window_s=plan.min_window_s,
                 rule=pair.rule,
                 notes=pair.notes,
-                progress=progress,
+                progress=say,
             )
         )
     return results
