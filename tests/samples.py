@@ -35,3 +35,11 @@ with T.no_grad():
         ids = T.cat([ids, logits.argmax(-1, keepdim=True)], dim=1)
 print(ids.tolist())
 """
+
+
+def write(root, name: str, text: str | bytes):
+    """Write `text` (UTF-8 when a str) to root/name, creating folders; returns the path."""
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path

@@ -6,10 +6,10 @@ from __future__ import annotations
 import ast
 import os
 import stat
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from samples import write
 
 from greenlint.add_noqa import add_noqa_to_text
 from greenlint.cli import main
@@ -64,19 +64,6 @@ def predict(model, xs):
     return out
 '''
 SYNTAX_ERROR = "import torch\ndef broken(:\n    model(x)\n"
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def write(root: Path, name: str, text: str | bytes) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
-    return path
 
 
 def run(*args: str):

@@ -7,11 +7,10 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from samples import EVAL, EVAL_FIXED, GENERATE, GENERATE_FIXED
+from samples import EVAL, EVAL_FIXED, GENERATE, GENERATE_FIXED, write
 
 from greenlint.cli import main
 
@@ -19,19 +18,6 @@ EVAL_MESSAGE = "`model(...)` runs with autograd on in `evaluate()`, an inference
 
 
 SYNTAX_ERROR = "import torch\ndef f(:\n    pass\n"
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def put(root: Path, name: str, data: bytes | str) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    return path
 
 
 def run(*args: str, input: bytes | None = None):
@@ -62,8 +48,8 @@ SYNTAX_BLOCK = [
 
 
 def test_syntax_error_is_a_finding_with_the_parsers_position(project):
-    put(project, "bad.py", SYNTAX_ERROR)
-    put(project, "good.py", EVAL)
+    write(project, "bad.py", SYNTAX_ERROR)
+    write(project, "good.py", EVAL)
     result = run(".")
     lines = [line.rstrip() for line in result.stdout.splitlines()]
     assert lines[: len(SYNTAX_BLOCK)] == SYNTAX_BLOCK
@@ -74,7 +60,7 @@ def test_syntax_error_is_a_finding_with_the_parsers_position(project):
 
 
 def test_syntax_error_concise_and_json(project):
-    put(project, "bad.py", SYNTAX_ERROR)
+    write(project, "bad.py", SYNTAX_ERROR)
     result = run("--output-format", "concise", "-q", ".")
     assert result.stdout == "bad.py:2:7: SyntaxError: invalid syntax\n"
     import json
@@ -100,15 +86,15 @@ def test_syntax_error_concise_and_json(project):
     ids=["unclosed", "indent", "crlf", "non-ascii-column", "eof-no-newline"],
 )
 def test_syntax_error_positions(project, source, expected):
-    put(project, "bad.py", source)
+    write(project, "bad.py", source)
     result = run("--output-format", "concise", "-q", ".")
     assert result.stdout == expected + "\n"
     assert result.exit_code == 1
 
 
 def test_fix_leaves_syntax_error_file_byte_identical(project):
-    bad = put(project, "bad.py", SYNTAX_ERROR.replace("\n", "\r\n"))
-    good = put(project, "good.py", EVAL)
+    bad = write(project, "bad.py", SYNTAX_ERROR.replace("\n", "\r\n"))
+    good = write(project, "good.py", EVAL)
     before = bad.read_bytes()
     mtime = os.stat(bad).st_mtime_ns
     result = run("--fix", ".")
@@ -120,7 +106,7 @@ def test_fix_leaves_syntax_error_file_byte_identical(project):
 
 
 def test_diff_ignores_syntax_error_file(project):
-    put(project, "bad.py", SYNTAX_ERROR)
+    write(project, "bad.py", SYNTAX_ERROR)
     result = run("--diff", ".")
     assert result.stdout == ""
     assert result.exit_code == 0
@@ -130,9 +116,9 @@ def test_diff_ignores_syntax_error_file(project):
 
 
 def test_empty_and_whitespace_files_are_fine(project):
-    empty = put(project, "empty.py", b"")
-    blank = put(project, "blank.py", b"\n\n   \n")
-    comment = put(project, "comment.py", b"# torch\n")
+    empty = write(project, "empty.py", b"")
+    blank = write(project, "blank.py", b"\n\n   \n")
+    comment = write(project, "comment.py", b"# torch\n")
     result = run("--fix", ".")
     assert result.stdout == "All checks passed!\n"
     assert result.stderr == ""
@@ -141,8 +127,8 @@ def test_empty_and_whitespace_files_are_fine(project):
 
 
 def test_non_utf8_without_cookie(project):
-    bad = put(project, "latin.py", b'import torch\nx = "\xff\xfe"\n')
-    good = put(project, "good.py", EVAL)
+    bad = write(project, "latin.py", b'import torch\nx = "\xff\xfe"\n')
+    good = write(project, "good.py", EVAL)
     result = run("--output-format", "concise", "-q", ".")
     assert error_lines(result) == ["error: latin.py: not valid UTF-8 (byte 0xff at offset 18) and no coding cookie"]
     assert result.stdout == finding("good.py") + "\n"
@@ -155,8 +141,8 @@ def test_non_utf8_without_cookie(project):
 
 def test_binary_file(project):
     data = b"import torch\x00\x01\x02\n"
-    bad = put(project, "blob.py", data)
-    put(project, "good.py", EVAL)
+    bad = write(project, "blob.py", data)
+    write(project, "good.py", EVAL)
     result = run("--output-format", "concise", "-q", ".")
     assert error_lines(result) == ["error: blob.py: binary file (NUL byte at offset 12)"]
     assert result.stdout == finding("good.py") + "\n"
@@ -167,7 +153,7 @@ def test_binary_file(project):
 
 def test_bad_coding_cookie(project):
     data = b"# -*- coding: bogus -*-\nimport torch\n"
-    bad = put(project, "cookie.py", data)
+    bad = write(project, "cookie.py", data)
     result = run(".")
     assert error_lines(result) == ["error: cookie.py: bad coding cookie (unknown encoding: bogus)"]
     assert result.exit_code == 2
@@ -176,8 +162,8 @@ def test_bad_coding_cookie(project):
 
 
 def test_unreadable_file(project):
-    bad = put(project, "locked.py", EVAL)
-    put(project, "good.py", EVAL)
+    bad = write(project, "locked.py", EVAL)
+    write(project, "good.py", EVAL)
     bad.chmod(0)
     try:
         if os.access(bad, os.R_OK):
@@ -192,7 +178,7 @@ def test_unreadable_file(project):
 
 
 def test_missing_path(project):
-    put(project, "good.py", EVAL)
+    write(project, "good.py", EVAL)
     result = run("--output-format", "concise", "-q", "missing.py", "good.py")
     assert error_lines(result) == ["error: missing.py: no such file or directory"]
     assert result.stdout == finding("good.py") + "\n"
@@ -202,7 +188,7 @@ def test_missing_path(project):
 def test_explicit_symlink_loop(project):
     os.symlink("loop2.py", project / "loop1.py")
     os.symlink("loop1.py", project / "loop2.py")
-    put(project, "good.py", EVAL)
+    write(project, "good.py", EVAL)
     result = run("--output-format", "concise", "-q", "loop1.py", "good.py")
     assert error_lines(result) == ["error: loop1.py: symbolic link loop"]
     assert result.stdout == finding("good.py") + "\n"
@@ -213,7 +199,7 @@ def test_symlink_loop_inside_a_walked_directory_does_not_stop_the_run(project):
     os.symlink("loop2.py", project / "loop1.py")
     os.symlink("loop1.py", project / "loop2.py")
     os.symlink(".", project / "here")  # a directory loop
-    put(project, "good.py", EVAL)
+    write(project, "good.py", EVAL)
     result = run("--output-format", "concise", "-q", ".")
     assert result.stdout == finding("good.py") + "\n"
     # Skipped silently (like a directory link, which is never followed), or one line per looping name.
@@ -227,7 +213,7 @@ def test_symlink_loop_inside_a_walked_directory_does_not_stop_the_run(project):
 
 
 def test_fix_through_a_symlink_fixes_the_target_and_keeps_the_link(project):
-    target = put(project, "real/model.py", EVAL)
+    target = write(project, "real/model.py", EVAL)
     link = project / "alias.py"
     os.symlink(os.path.join("real", "model.py"), link)
     result = run("--fix", "alias.py")
@@ -237,12 +223,12 @@ def test_fix_through_a_symlink_fixes_the_target_and_keeps_the_link(project):
 
 
 def test_every_problem_reported_once_in_one_run(project):
-    put(project, "bad.py", SYNTAX_ERROR)
-    put(project, "blob.py", b"\x00\x01")
-    put(project, "latin.py", b"import torch\n\xe9\n")
-    put(project, "empty.py", b"")
-    put(project, "good.py", EVAL)
-    put(project, "z/good.py", EVAL)
+    write(project, "bad.py", SYNTAX_ERROR)
+    write(project, "blob.py", b"\x00\x01")
+    write(project, "latin.py", b"import torch\n\xe9\n")
+    write(project, "empty.py", b"")
+    write(project, "good.py", EVAL)
+    write(project, "z/good.py", EVAL)
     result = run("--output-format", "concise", "-q", ".", "nowhere")
     assert sorted(error_lines(result)) == [
         "error: blob.py: binary file (NUL byte at offset 0)",
@@ -260,8 +246,8 @@ def test_every_problem_reported_once_in_one_run(project):
 
 
 def test_no_all_checks_passed_when_a_file_could_not_be_checked(project):
-    put(project, "latin.py", b"import torch\n\xe9\n")
-    put(project, "clean.py", "x = 1\n")
+    write(project, "latin.py", b"import torch\n\xe9\n")
+    write(project, "clean.py", "x = 1\n")
     result = run(".")
     assert result.exit_code == 2
     assert "All checks passed!" not in result.stdout
@@ -271,8 +257,8 @@ def test_no_all_checks_passed_when_a_file_could_not_be_checked(project):
 
 
 def test_read_only_file_is_not_written_and_others_are(project):
-    ro = put(project, "ro.py", EVAL)
-    rw = put(project, "rw.py", EVAL)
+    ro = write(project, "ro.py", EVAL)
+    rw = write(project, "rw.py", EVAL)
     ro.chmod(0o444)
     try:
         result = run("--fix", ".")
@@ -287,8 +273,8 @@ def test_read_only_file_is_not_written_and_others_are(project):
 
 
 def test_read_only_file_findings_are_still_reported(project):
-    ro = put(project, "ro.py", EVAL)
-    put(project, "rw.py", EVAL)
+    ro = write(project, "ro.py", EVAL)
+    write(project, "rw.py", EVAL)
     ro.chmod(0o444)
     try:
         result = run("--fix", "--output-format", "concise", ".")
@@ -298,8 +284,8 @@ def test_read_only_file_findings_are_still_reported(project):
 
 
 def test_crlf_file_keeps_crlf_everywhere(project):
-    path = put(project, "a.py", EVAL.replace("\n", "\r\n"))
-    wrap = put(project, "g.py", GENERATE.replace("\n", "\r\n"))
+    path = write(project, "a.py", EVAL.replace("\n", "\r\n"))
+    wrap = write(project, "g.py", GENERATE.replace("\n", "\r\n"))
     result = run("--fix", ".")
     assert result.exit_code == 0
     assert path.read_bytes() == EVAL_FIXED.replace("\n", "\r\n").encode()
@@ -307,26 +293,26 @@ def test_crlf_file_keeps_crlf_everywhere(project):
 
 
 def test_crlf_diff_and_positions(project):
-    put(project, "a.py", EVAL.replace("\n", "\r\n"))
+    write(project, "a.py", EVAL.replace("\n", "\r\n"))
     result = run("--output-format", "concise", "-q", ".")
     assert result.stdout == finding("a.py") + "\n"
 
 
 def test_cr_only_file_keeps_its_final_newline(project):
-    path = put(project, "g.py", GENERATE.replace("\n", "\r"))
+    path = write(project, "g.py", GENERATE.replace("\n", "\r"))
     result = run("--fix", ".")
     assert result.exit_code == 0
     assert path.read_bytes() == GENERATE_FIXED.replace("\n", "\r").encode()
 
 
 def test_cr_only_file_decorator_fix(project):
-    path = put(project, "a.py", EVAL.replace("\n", "\r"))
+    path = write(project, "a.py", EVAL.replace("\n", "\r"))
     assert run("--fix", ".").exit_code == 0
     assert path.read_bytes() == EVAL_FIXED.replace("\n", "\r").encode()
 
 
 def test_bom_is_kept(project):
-    path = put(project, "a.py", b"\xef\xbb\xbf" + EVAL.encode())
+    path = write(project, "a.py", b"\xef\xbb\xbf" + EVAL.encode())
     result = run("--output-format", "concise", "-q", ".")
     assert result.stdout == finding("a.py") + "\n"  # the BOM does not shift columns
     assert run("--fix", ".").exit_code == 0
@@ -335,7 +321,7 @@ def test_bom_is_kept(project):
 
 def test_latin1_file_with_cookie_keeps_its_encoding(project):
     source = "# -*- coding: latin-1 -*-\n" + EVAL.replace("correct = 0\n", "correct = 0  # café\n")
-    path = put(project, "a.py", source.encode("latin-1"))
+    path = write(project, "a.py", source.encode("latin-1"))
     assert b"caf\xe9" in path.read_bytes()
     result = run("--fix", ".")
     assert result.exit_code == 0
@@ -345,7 +331,7 @@ def test_latin1_file_with_cookie_keeps_its_encoding(project):
 
 @pytest.mark.parametrize("mode", [0o755, 0o600, 0o640])
 def test_file_mode_preserved(project, mode):
-    path = put(project, "a.py", EVAL)
+    path = write(project, "a.py", EVAL)
     path.chmod(mode)
     assert run("--fix", ".").exit_code == 0
     assert path.read_text() == EVAL_FIXED
@@ -353,13 +339,13 @@ def test_file_mode_preserved(project, mode):
 
 
 def test_no_trailing_newline_kept(project):
-    path = put(project, "g.py", GENERATE.rstrip("\n"))
+    path = write(project, "g.py", GENERATE.rstrip("\n"))
     assert run("--fix", ".").exit_code == 0
     assert path.read_text() == GENERATE_FIXED.rstrip("\n")
 
 
 def test_tab_indented_file_fixed_with_tabs(project):
-    path = put(project, "a.py", EVAL.replace("    ", "\t"))
+    path = write(project, "a.py", EVAL.replace("    ", "\t"))
     assert run("--fix", ".").exit_code == 0
     assert path.read_text() == EVAL_FIXED.replace("    ", "\t")
 
@@ -391,8 +377,8 @@ def test_stdin_crlf_and_bom_fix(project):
 
 
 def test_deeply_nested_parentheses_do_not_crash(project):
-    put(project, "deep.py", "import torch\nx = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
-    put(project, "good.py", EVAL)
+    write(project, "deep.py", "import torch\nx = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
+    write(project, "good.py", EVAL)
     result = run("--output-format", "concise", "-q", ".")
     assert result.stdout.splitlines()[0].startswith("deep.py:2:")
     assert "SyntaxError: too many nested parentheses" in result.stdout
@@ -400,8 +386,8 @@ def test_deeply_nested_parentheses_do_not_crash(project):
 
 
 def test_deep_expression_is_one_error_line(project):
-    put(project, "deep.py", "import torch\nx = " + "-" * 5000 + "1\n")
-    put(project, "good.py", EVAL)
+    write(project, "deep.py", "import torch\nx = " + "-" * 5000 + "1\n")
+    write(project, "good.py", EVAL)
     result = run("--output-format", "concise", "-q", ".")
     assert error_lines(result) == ["error: deep.py: too deeply nested for the parser; skipped"]
     assert result.stdout == finding("good.py") + "\n"
@@ -409,8 +395,8 @@ def test_deep_expression_is_one_error_line(project):
 
 
 def test_very_deep_expression_does_not_kill_the_process(tmp_path):
-    put(tmp_path, "deep.py", "import torch\nx = " + "-" * 20000 + "1\n")
-    put(tmp_path, "good.py", EVAL)
+    write(tmp_path, "deep.py", "import torch\nx = " + "-" * 20000 + "1\n")
+    write(tmp_path, "good.py", EVAL)
     proc = subprocess.run(
         [sys.executable, "-m", "greenlint.cli", "--output-format", "concise", "-q", "."],
         cwd=tmp_path,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from samples import EVAL, EVAL_FIXED, GENERATE, GENERATE_FIXED
+from samples import EVAL, EVAL_FIXED, GENERATE, GENERATE_FIXED, write
 
 from greenlint import __version__
 from greenlint.cli import main
@@ -87,20 +87,6 @@ def evaluate(model, x):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """tmp_path as the current directory, so display names are relative and config is found."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def write(root: Path, name: str, text: str) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode("utf-8"))
-    return path
 
 
 def run(*args: str, input: str | bytes | None = None):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from samples import EVAL
 
 from greenlint.diagnostics import LineIndex
 from greenlint.engine import (
@@ -19,16 +20,6 @@ from greenlint.engine import (
 )
 from greenlint.rules.base import Rule, all_rules
 from greenlint.rules.gl101_inference_without_no_grad import InferenceWithoutNoGrad
-
-EVAL = """\
-import torch
-
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
 
 
 def gl101():

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
-from samples import EVAL, EVAL_FIXED
+from samples import EVAL, EVAL_FIXED, write
 
 from greenlint.catalogue import entry
 from greenlint.cli import main
@@ -44,19 +44,6 @@ def predict(model, xs):
     return [model(x.unsqueeze(0)) for x in xs]
 """
 SYNTAX_ERROR = "import torch\ndef broken(:\n"
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def write(root: Path, name: str, text: str) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode("utf-8"))
-    return path
 
 
 def run(*args: str):

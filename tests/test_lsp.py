@@ -23,6 +23,7 @@ from pygls.protocol import default_converter
 from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+from samples import EVAL
 
 from greenlint.diagnostics import minimal_edit
 from greenlint.engine import lint_text
@@ -45,15 +46,6 @@ URL = "https://greenlint.dev/rules/inference-without-no-grad/"
 
 # --------------------------------------------------------------------------- sources
 
-EVAL = """\
-import torch
-
-def evaluate(model, loader):
-    correct = 0
-    for x, y in loader:
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct
-"""
 # An unsafe fix: the output is returned.
 PREDICT = """\
 import torch as T

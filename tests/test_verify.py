@@ -124,3 +124,12 @@ def test_script_with_nothing_to_fix_is_one_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["verify", "--script", str(script)])
     assert result.exit_code == 2
     assert "nothing for greenlint to fix (no findings)" in result.output
+
+
+def test_unwritable_prepare_folder_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["verify", "GL101", "--prepare", str(blocker / "pairs")])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and str(blocker) in result.output
+    assert "Traceback" not in result.output

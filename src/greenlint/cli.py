@@ -312,8 +312,8 @@ def verify(codes, size, quick, budget, json_path, chart, prepare_dir, script) ->
         plan = Plan(**{**plan.__dict__, **({"size": size} if size else {}), **({"budget_s": budget} if budget else {})})
     with tempfile.TemporaryDirectory(prefix="greenlint-verify-") as scratch:
         dest = prepare_dir or Path(scratch)
-        dest.mkdir(parents=True, exist_ok=True)
         try:
+            dest.mkdir(parents=True, exist_ok=True)
             if script is not None:
                 click.echo(f"Running only the script you named, {script}, and a fixed copy of it (your file is not changed).", err=True)
                 pairs = [prepare_script(script, codes, dest, Path.cwd())]
@@ -321,6 +321,9 @@ def verify(codes, size, quick, budget, json_path, chart, prepare_dir, script) ->
                 pairs = prepare(codes, dest)
         except VerifyError as error:
             click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_ERROR)
+        except OSError as error:  # an unwritable --prepare folder, a full disk
+            click.echo(f"error: {error.filename or dest}: {error.strerror or error}", err=True)
             sys.exit(EXIT_ERROR)
         for pair in pairs:
             origin = "hand-written after (display-only rule)" if pair.handwritten else "after = greenlint's own fix"
