@@ -2,7 +2,9 @@
 # Measure every fixture on an NVIDIA GPU in one go (about 8 minutes), in two steps:
 #
 #   scripts/gpu_verify.sh prepare        # here, with greenlint installed: writes gpu_pairs/
-#   scripts/gpu_verify.sh run OUT_DIR    # on the GPU box: needs only python, torch, nvidia-ml-py
+#   scripts/gpu_verify.sh run OUT_DIR [RULE ...]   # on the GPU box: needs only python3, torch,
+#                                        # nvidia-ml-py; GPU_BUDGET=seconds (default 400) is shared
+#                                        # equally by the rules measured
 #                                        # (gpu_pairs/ is git-ignored: carry it to that machine)
 #
 # `prepare` runs greenlint's own fixer on each fixture (the after-files are never hand-written,
@@ -17,13 +19,18 @@ case "${1:-}" in
         greenlint verify --size gpu --prepare gpu_pairs
         ;;
     run)
-        out="${2:?usage: scripts/gpu_verify.sh run OUT_DIR}"
+        out="${2:?usage: scripts/gpu_verify.sh run OUT_DIR [RULE ...]}"
+        shift 2
+        rules=()
+        for r in "$@"; do rules+=(--rule "$r"); done
+        py="${PYTHON:-python3}"
         mkdir -p "$out"
-        nvidia-smi --query-gpu=name,driver_version,power.limit,temperature.gpu --format=csv | tee "$out/gpu.csv"
-        PYTHONPATH=src python -m greenlint.energy info | tee "$out/meters.txt"
-        # ~40 s per rule across 10 rules leaves room inside an 8-minute slot.
-        PYTHONPATH=src python -m greenlint.energy run gpu_pairs --size gpu --budget 400 \
-            --json "$out/verify-gpu.json" | tee "$out/verify-gpu.txt"
+        nvidia-smi --query-gpu=name,driver_version,power.limit,temperature.gpu --format=csv | tee "$out/gpu.csv" || echo "no nvidia-smi here"
+        PYTHONPATH=src "$py" -m greenlint.energy info | tee "$out/meters.txt"
+        # Six pairs (the fewest for which the Wilcoxon test can reach p < 0.05) take about 70 s
+        # per rule on a GPU box, so name the rules when the slot is short.
+        PYTHONPATH=src "$py" -m greenlint.energy run gpu_pairs --size gpu --budget "${GPU_BUDGET:-400}" \
+            "${rules[@]}" --json "$out/verify-gpu.json" 2>&1 | tee "$out/verify-gpu.txt"
         ;;
     *)
         echo "usage: scripts/gpu_verify.sh prepare | run OUT_DIR" >&2
