@@ -24,9 +24,11 @@ from greenlint.rules.gl101_inference_without_no_grad import InferenceWithoutNoGr
 
 # A safe fix: the model's output never leaves the function.
 # Each finding in text output carries its rule's one-line evidence.
-EVIDENCE = f"  = evidence: {InferenceWithoutNoGrad.evidence}\n"
+EVIDENCE = f"  = impact: medium\n  = evidence: {InferenceWithoutNoGrad.evidence}\n"
 EVAL_MESSAGE = "`model(...)` runs with autograd on in `evaluate()`, an inference function; use `torch.no_grad()`"
 EVAL_HEAD = f"a.py:6:21: GL101 [*] {EVAL_MESSAGE}\n"
+MEDIUM = " (impact: medium)"  # concise lines end with the rule's impact
+EVAL_CONCISE = f"a.py:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
 EVAL_BLOCK = (
     EVAL_HEAD
     + "  |\n"
@@ -170,9 +172,9 @@ def test_text_output_with_tabs_and_a_multiline_finding(project):
 def test_explicit_file_path_and_subdirectory_display_names(project):
     write(project, "pkg/a.py", EVAL)
     result = run("check", "pkg", "--output-format", "concise", "-q")
-    assert result.stdout == f"{os.path.join('pkg', 'a.py')}:6:21: GL101 [*] {EVAL_MESSAGE}\n"
+    assert result.stdout == f"{os.path.join('pkg', 'a.py')}:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
     result = run("check", "pkg/a.py", "--output-format", "concise", "-q")
-    assert result.stdout == f"pkg/a.py:6:21: GL101 [*] {EVAL_MESSAGE}\n"
+    assert result.stdout == f"pkg/a.py:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
     assert result.exit_code == 1
 
 
@@ -205,9 +207,9 @@ def test_several_files_sorted_and_counted(project):
     write(project, "sub/c.py", UNSAFE)
     result = run("--output-format", "concise", ".")
     assert result.stdout == (
-        f"a.py:6:21: GL101 [*] {EVAL_MESSAGE}\n"
-        f"b.py:6:21: GL101 [*] {EVAL_MESSAGE}\n"
-        f"{os.path.join('sub', 'c.py')}:4:13: GL101 {UNSAFE_MESSAGE}\n"
+        f"a.py:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
+        f"b.py:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
+        f"{os.path.join('sub', 'c.py')}:4:13: GL101 {UNSAFE_MESSAGE}{MEDIUM}\n"
         "Found 3 errors.\n"
         "[*] 2 fixable with the `--fix` option (1 hidden fix can be enabled with the `--unsafe-fixes` option).\n"
     )
@@ -421,7 +423,7 @@ def test_unsafe_fixes_flag_shows_marker_when_checking(project):
     write(project, "u.py", UNSAFE)
     result = run("--unsafe-fixes", "--output-format", "concise", ".")
     assert result.stdout == (
-        f"u.py:4:13: GL101 [*] {UNSAFE_MESSAGE}\nFound 1 error.\n[*] 1 fixable with the `--fix` option.\n"
+        f"u.py:4:13: GL101 [*] {UNSAFE_MESSAGE}{MEDIUM}\nFound 1 error.\n[*] 1 fixable with the `--fix` option.\n"
     )
 
 
@@ -517,7 +519,7 @@ def test_json_edits_reproduce_fix(project, source):
 def test_concise_output_exact(project):
     write(project, "a.py", EVAL)
     result = run("--output-format", "concise", ".")
-    assert result.stdout == EVAL_HEAD + "Found 1 error.\n[*] 1 fixable with the `--fix` option.\n"
+    assert result.stdout == EVAL_CONCISE + "Found 1 error.\n[*] 1 fixable with the `--fix` option.\n"
     assert result.exit_code == 1
 
 
@@ -526,21 +528,21 @@ def test_statistics_text(project):
     write(project, "b.py", EVAL)
     write(project, "u.py", UNSAFE)
     result = run("--statistics", ".")
-    assert result.stdout == "3\tGL101\t[*] inference-without-no-grad\n"
+    assert result.stdout == "3\tGL101\tmedium\t[*] inference-without-no-grad\n"
     assert result.exit_code == 1
 
 
 def test_statistics_text_unfixable(project):
     write(project, "u.py", UNSAFE)
-    assert run("--statistics", ".").stdout == "1\tGL101\t    inference-without-no-grad\n"
-    assert run("--statistics", "--unsafe-fixes", ".").stdout == "1\tGL101\t[*] inference-without-no-grad\n"
+    assert run("--statistics", ".").stdout == "1\tGL101\tmedium\t    inference-without-no-grad\n"
+    assert run("--statistics", "--unsafe-fixes", ".").stdout == "1\tGL101\tmedium\t[*] inference-without-no-grad\n"
 
 
 def test_statistics_json(project):
     write(project, "a.py", EVAL)
     write(project, "u.py", UNSAFE)
     result = run("--statistics", "--output-format", "json", ".")
-    assert json.loads(result.stdout) == [{"code": "GL101", "name": "inference-without-no-grad", "count": 2, "fixable": True}]
+    assert json.loads(result.stdout) == [{"code": "GL101", "name": "inference-without-no-grad", "impact": "medium", "count": 2, "fixable": True}]
     assert result.exit_code == 1
 
 
@@ -558,7 +560,7 @@ def test_statistics_clean_is_empty(project):
 def test_select_enables(project, selector):
     write(project, "a.py", EVAL)
     result = run("--select", selector, "--output-format", "concise", "-q", ".")
-    assert result.stdout == EVAL_HEAD
+    assert result.stdout == EVAL_CONCISE
     assert result.exit_code == 1
 
 
@@ -582,7 +584,7 @@ def test_extend_select_on_top_of_config_select(project, selector):
     write(project, "pyproject.toml", '[tool.greenlint]\nselect = []\n')
     assert run(".").exit_code == 0
     result = run("--extend-select", selector, "--output-format", "concise", "-q", ".")
-    assert result.stdout == EVAL_HEAD
+    assert result.stdout == EVAL_CONCISE
     assert result.exit_code == 1
 
 
@@ -634,7 +636,7 @@ def test_nearest_config_applies_per_file(project):
     write(project, "sub/a.py", EVAL)
     write(project, "sub/pyproject.toml", '[tool.greenlint]\nignore = ["GL101"]\n')
     result = run("--output-format", "concise", "-q", ".")
-    assert result.stdout == EVAL_HEAD
+    assert result.stdout == EVAL_CONCISE
     assert result.exit_code == 1
 
 
@@ -648,7 +650,7 @@ def test_per_file_ignores(project):
         '[tool.greenlint.per-file-ignores]\n"a.py" = ["GL101"]\n"legacy/**" = ["GL1"]\n',
     )
     result = run("--output-format", "concise", "-q", ".")
-    assert result.stdout == f"b.py:6:21: GL101 [*] {EVAL_MESSAGE}\n"
+    assert result.stdout == f"b.py:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
     assert result.exit_code == 1
 
 
@@ -714,7 +716,7 @@ def test_explicit_config_wins_over_discovered_pyproject(project):
     write(project, "conf/greenlint.toml", 'select = ["GL101"]\n')
     assert run(".").exit_code == 0
     result = run("--config", "conf/greenlint.toml", "--output-format", "concise", "-q", ".")
-    assert result.stdout == EVAL_HEAD
+    assert result.stdout == EVAL_CONCISE
     assert result.exit_code == 1
 
 
@@ -747,12 +749,12 @@ def test_include_tests_option(project):
     write(project, "tests/test_x.py", EVAL)
     write(project, "src/a.py", EVAL)
     result = run("--output-format", "concise", "-q", ".")
-    assert result.stdout == f"{os.path.join('src', 'a.py')}:6:21: GL101 [*] {EVAL_MESSAGE}\n"
+    assert result.stdout == f"{os.path.join('src', 'a.py')}:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
     write(project, "pyproject.toml", "[tool.greenlint.rules.GL101]\ninclude-tests = true\n")
     result = run("--output-format", "concise", "-q", ".")
     assert result.stdout == (
-        f"{os.path.join('src', 'a.py')}:6:21: GL101 [*] {EVAL_MESSAGE}\n"
-        f"{os.path.join('tests', 'test_x.py')}:6:21: GL101 [*] {EVAL_MESSAGE}\n"
+        f"{os.path.join('src', 'a.py')}:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
+        f"{os.path.join('tests', 'test_x.py')}:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
     )
     assert result.exit_code == 1
 
@@ -796,7 +798,7 @@ def test_noqa_for_other_codes_does_not_suppress(project, comment):
     source = EVAL.replace(".sum().item()\n", f".sum().item()  {comment}\n")
     path = write(project, "a.py", source)
     result = run("--output-format", "concise", "-q", ".")
-    assert result.stdout == EVAL_HEAD
+    assert result.stdout == EVAL_CONCISE
     assert result.exit_code == 1
     assert run("--fix", ".").exit_code == 0
     assert path.read_text() == source.replace("def evaluate", "@torch.no_grad()\ndef evaluate")
@@ -842,7 +844,7 @@ def test_stdin_with_filename(project):
 
 def test_stdin_without_filename(project):
     result = run("check", "-", "--output-format", "concise", "-q", input=EVAL)
-    assert result.stdout == f"-:6:21: GL101 [*] {EVAL_MESSAGE}\n"
+    assert result.stdout == f"-:6:21: GL101 [*] {EVAL_MESSAGE}{MEDIUM}\n"
     assert result.exit_code == 1
 
 
@@ -857,7 +859,7 @@ def test_stdin_fix_writes_exactly_the_fixed_source(project):
 def test_stdin_fix_with_remaining_findings_reports_on_stderr(project):
     result = run("-", "--stdin-filename", "u.py", "--fix", "--output-format", "concise", input=UNSAFE)
     assert result.stdout == UNSAFE
-    assert result.stderr.startswith(f"u.py:4:13: GL101 {UNSAFE_MESSAGE}\n")
+    assert result.stderr.startswith(f"u.py:4:13: GL101 {UNSAFE_MESSAGE}{MEDIUM}\n")
     assert result.exit_code == 1
 
 
@@ -1052,3 +1054,77 @@ def test_force_exclude_applies_exclusions_to_named_files(project):
     result = run("--force-exclude", "generated/a.py")
     assert result.exit_code == 0
     assert "GL101" not in result.stdout
+
+
+# --------------------------------------------------------------------------- impact: sort and gate
+
+# One finding of each impact: GL301 (high) in a.py, GL101 (medium) and GL402 (low) in b.py.
+HIGH_IMPACT = """\
+import pandas as pd
+
+for epoch in range(3):
+    frame = pd.read_csv("data.csv")
+    print(frame.shape)
+"""
+MEDIUM_AND_LOW = """\
+import torch
+
+def evaluate(model, xs):
+    scale = torch.ones(3).to("cuda")
+    return sum((model(x) * scale).sum().item() for x in xs)
+"""
+
+
+def _codes(concise: str) -> list[str]:
+    return [line.split()[1] for line in concise.splitlines() if line.endswith(")") and ": GL" in line]
+
+
+def test_sort_impact_orders_across_files(project):
+    write(project, "b.py", MEDIUM_AND_LOW)
+    write(project, "a.py", HIGH_IMPACT)
+    by_file = run("--output-format", "concise", "-q", "--select", "GL101,GL301,GL402", ".")
+    by_impact = run("--output-format", "concise", "-q", "--select", "GL101,GL301,GL402", "--sort", "impact", "b.py", "a.py")
+    assert [line.split(":")[0] for line in by_file.stdout.splitlines()] == ["a.py", "b.py", "b.py"]
+    assert _codes(by_file.stdout) == ["GL301", "GL402", "GL101"]  # b.py in line order
+    assert _codes(by_impact.stdout) == ["GL301", "GL101", "GL402"]
+    assert [line.rsplit("(impact: ", 1)[1] for line in by_impact.stdout.splitlines()] == ["high)", "medium)", "low)"]
+
+
+def test_sort_impact_puts_syntax_errors_first(project):
+    write(project, "a.py", HIGH_IMPACT)
+    write(project, "z.py", "import torch\ndef f(:\n")
+    result = run("--output-format", "concise", "-q", "--sort", "impact", ".")
+    assert result.stdout.splitlines()[0].startswith("z.py:2:7: SyntaxError")
+
+
+@pytest.mark.parametrize(("fail_on", "exit_code", "below"), [("low", 1, 0), ("medium", 1, 1), ("high", 0, 2)])
+def test_fail_on_gates_the_exit_status_not_the_output(project, fail_on, exit_code, below):
+    write(project, "b.py", MEDIUM_AND_LOW)
+    result = run("--select", "GL101,GL402", "--fail-on", fail_on, ".")
+    assert result.exit_code == exit_code
+    assert result.stdout.count("= impact: ") == 2  # every finding is still shown
+    note = f'{below} below the fail-on impact ("{fail_on}") do not fail the run.\n'
+    assert result.stdout.endswith(note) == bool(below)
+
+
+def test_fail_on_from_config_and_cli_override(project):
+    write(project, "b.py", MEDIUM_AND_LOW)
+    write(project, "pyproject.toml", '[tool.greenlint]\nfail-on = "high"\n')
+    assert run("--select", "GL101,GL402", ".").exit_code == 0
+    assert run("--select", "GL101,GL402", "--fail-on", "medium", ".").exit_code == 1
+
+
+def test_fail_on_never_hides_a_syntax_error(project):
+    write(project, "z.py", "import torch\ndef f(:\n")
+    assert run("--fail-on", "high", ".").exit_code == 1
+
+
+def test_fail_on_bad_config_value_is_one_error_line(project):
+    write(project, "b.py", MEDIUM_AND_LOW)
+    write(project, "pyproject.toml", '[tool.greenlint]\nfail-on = "hihg"\n')
+    result = run(".")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        'error: pyproject.toml: [tool.greenlint] "fail-on" must be one of "high", "medium", "low", '
+        'got "hihg" (did you mean "high"?)\n'
+    )

@@ -15,12 +15,15 @@ import click
 
 from greenlint import __version__
 from greenlint.config import CliOverrides, ConfigError, SettingsResolver
-from greenlint.diagnostics import Applicability, LineIndex
+from greenlint.diagnostics import IMPACTS, Applicability, LineIndex
 from greenlint.discovery import DEFAULT_EXCLUDES, discover
 from greenlint.formats import NEEDS_EDITS, RENDERERS, RunInfo, render
 from greenlint.report import (
     FORMATS,
+    SORTS,
     FileReport,
+    by_impact,
+    failing,
     render_concise,
     render_json,
     render_statistics,
@@ -97,6 +100,8 @@ class RunState:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per available core).")
 @click.option("--output-file", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to this file instead of stdout (folders are created).")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: GLnnn` to every line with a finding, so the next check is clean.")
+@click.option("--sort", "sort_by", type=click.Choice(SORTS), default="file", show_default=True, help="Order findings by file, or by energy impact (high first: the order to fix them in).")
+@click.option("--fail-on", type=click.Choice(IMPACTS), default=None, help="The least impact that makes the exit status 1 (config: fail-on; default low, i.e. any finding).")
 def check(
     paths: tuple[Path, ...],
     fix: bool,
@@ -119,6 +124,8 @@ def check(
     jobs: int | None,
     output_file: Path | None = None,
     add_noqa: bool = False,
+    sort_by: str = "file",
+    fail_on: str | None = None,
 ) -> None:
     """Lint PATHS (default: the current folder); `-` reads stdin."""
     rules = all_rules()
@@ -129,6 +136,7 @@ def check(
         unsafe_fixes=unsafe_fixes,
         exclude=_split(exclude) or None,
         extend_exclude=_split(extend_exclude),
+        fail_on=fail_on,
     )
     cwd = Path.cwd()
     state = RunState()
@@ -150,13 +158,15 @@ def check(
             _check_stdin(resolver, stdin_filename, cwd, mode, tuple(rules), state)
         else:
             _check_paths(resolver, paths, cwd, mode, tuple(rules), jobs or default_workers(), state, force_exclude)
-        effective_unsafe = resolver.settings_for(cwd).unsafe_fixes
+        run_settings = resolver.settings_for(cwd)
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     if add_noqa:
         sys.exit(_add_noqa(state, quiet))
-    emit = (state, output_format, statistics, show_diff, show_fixes, fix, quiet, effective_unsafe)
+    if sort_by == "impact":
+        state.reports = by_impact(state.reports)
+    emit = (state, output_format, statistics, show_diff, show_fixes, fix, quiet, run_settings.unsafe_fixes, run_settings.fail_on)
     if output_file is None:
         _emit(*emit, stdin_fix=fix and from_stdin)
     else:
@@ -168,7 +178,7 @@ def check(
         except OSError as error:
             click.echo(f"error: cannot write the report to {output_file}: {error.strerror or error}", err=True)
             sys.exit(EXIT_ERROR)
-    sys.exit(_exit_code(state, show_diff, exit_zero))
+    sys.exit(_exit_code(state, show_diff, exit_zero, run_settings.fail_on))
 
 
 def _add_noqa(state: RunState, quiet: bool) -> int:
@@ -223,7 +233,7 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix, quiet, unsafe, stdin_fix, out=None) -> None:
+def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix, quiet, unsafe, fail_on, stdin_fix, out=None) -> None:
     # With `--fix` on stdin the fixed code owns stdout; findings go to stderr. `out`: --output-file.
     if out is None:
         out = sys.stderr if stdin_fix else sys.stdout
@@ -251,7 +261,7 @@ def _emit(state: RunState, output_format, statistics, show_diff, show_fixes, fix
     if show_fixes and fix and state.fixed_by_file:
         out.write(_fixed_listing(state))
     if not quiet:
-        out.write(summary(state.reports, sum(state.fixed.values()), unsafe, failed=len(state.errors)))
+        out.write(summary(state.reports, sum(state.fixed.values()), unsafe, failed=len(state.errors), fail_on=fail_on))
 
 
 def _fixed_listing(state: RunState) -> str:
@@ -265,14 +275,14 @@ def _fixed_listing(state: RunState) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def _exit_code(state: RunState, show_diff: bool, exit_zero: bool) -> int:
+def _exit_code(state: RunState, show_diff: bool, exit_zero: bool, fail_on: str) -> int:
     if state.errors:
         return EXIT_ERROR
     if show_diff:
         return EXIT_FINDINGS if state.diffs else EXIT_CLEAN
     if exit_zero:
         return EXIT_CLEAN
-    return EXIT_FINDINGS if any(r.diagnostics for r in state.reports) else EXIT_CLEAN
+    return EXIT_FINDINGS if failing(state.reports, fail_on) else EXIT_CLEAN
 
 
 @main.command()

@@ -27,6 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised only on 3.10
     import tomli as tomllib
 
+from greenlint.diagnostics import IMPACTS
 from greenlint.discovery import DEFAULT_EXCLUDES
 
 __all__ = [
@@ -54,6 +55,7 @@ _KEYS = (
     "extend-exclude",
     "per-file-ignores",
     "unsafe-fixes",
+    "fail-on",
     "rules",
 )
 
@@ -214,6 +216,8 @@ class Settings:
 
     enabled: frozenset[str]
     unsafe_fixes: bool = False
+    # The least impact that makes the run fail (exit 1); findings below it are still shown.
+    fail_on: str = "low"
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
@@ -296,6 +300,7 @@ class CliOverrides:
     unsafe_fixes: bool | None = None
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] = ()
+    fail_on: str | None = None
 
 
 # -- messages --------------------------------------------------------------------------------
@@ -638,6 +643,14 @@ def _build(
     if overrides.unsafe_fixes is not None:
         unsafe_fixes = overrides.unsafe_fixes
 
+    fail_on = table.get("fail-on", "low")
+    if fail_on not in IMPACTS:
+        choices = ", ".join(f'"{i}"' for i in IMPACTS)
+        shown = f"{_q(fail_on)}{_did_you_mean(fail_on, IMPACTS)}" if isinstance(fail_on, str) else _type_name(fail_on)
+        raise src.error((), f'"fail-on" must be one of {choices}, got {shown}', "fail-on")
+    if overrides.fail_on is not None:
+        fail_on = overrides.fail_on
+
     exclude = strings("exclude")
     if overrides.exclude is not None:
         exclude = tuple(overrides.exclude)
@@ -662,6 +675,7 @@ def _build(
     return Settings(
         enabled=frozenset(enabled),
         unsafe_fixes=unsafe_fixes,
+        fail_on=fail_on,
         exclude=DEFAULT_EXCLUDE if exclude is None else exclude,
         extend_exclude=extend_exclude,
         per_file_ignores=tuple(per_file_ignores),

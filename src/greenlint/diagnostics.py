@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 DOCS_URL = "https://greenlint.dev/rules/{name}/"
 
+# Energy impact classes, most energy wasted first: the order to fix findings in.
+IMPACTS = ("high", "medium", "low")
+
 
 class Applicability(enum.Enum):
     """How far a fix may be trusted (ruff's model)."""
@@ -91,6 +94,18 @@ class Diagnostic:
     @property
     def url(self) -> str | None:
         return DOCS_URL.format(name=self.name) if self.code else None
+
+    @property
+    def impact_rank(self) -> int:
+        """0 for the most energy wasted: syntax errors (nothing else can be checked) first,
+        then high, medium, low impact."""
+        if self.code is None:
+            return 0
+        return 1 + IMPACTS.index(self.impact) if self.impact in IMPACTS else 1 + len(IMPACTS)
+
+    def at_least(self, impact: str) -> bool:
+        """Whether this finding is as severe as `impact` (syntax errors always are)."""
+        return self.impact_rank <= 1 + IMPACTS.index(impact)
 
 
 def minimal_edit(old: str, new: str) -> Edit | None:

@@ -8,10 +8,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from greenlint.diagnostics import Applicability, Diagnostic, FixUnavailable, LineIndex
+from greenlint.diagnostics import (
+    IMPACTS,
+    Applicability,
+    Diagnostic,
+    FixUnavailable,
+    LineIndex,
+)
 
 # The last five are rendered by greenlint.formats (CI: SARIF, GitHub annotations, JUnit, GitLab).
 FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
+SORTS = ("file", "impact")
 
 
 @dataclass
@@ -22,6 +29,20 @@ class FileReport:
     absolute: str  # for json
     lines: LineIndex
     diagnostics: list[Diagnostic]
+
+
+def by_impact(reports: Sequence[FileReport]) -> list[FileReport]:
+    """Each finding as its own report, most energy wasted first, then by file and position:
+    the order in which to fix them. Clean files' reports (JUnit lists them) come last."""
+    rows = [(d.impact_rank, i, d.start, n, report, d) for i, report in enumerate(reports) for n, d in enumerate(report.diagnostics)]
+    rows.sort(key=lambda row: row[:4])
+    ranked = [FileReport(report.filename, report.absolute, report.lines, [d]) for *_, report, d in rows]
+    return ranked + [report for report in reports if not report.diagnostics]
+
+
+def with_impact(diagnostic: Diagnostic) -> str:
+    """The message with the finding's impact after it: '... (impact: medium)'."""
+    return f"{diagnostic.message} (impact: {diagnostic.impact})" if diagnostic.impact else diagnostic.message
 
 
 def _fix_marker(diagnostic: Diagnostic, unsafe_fixes: bool) -> str:
@@ -46,7 +67,7 @@ def render_concise(reports: Sequence[FileReport], unsafe_fixes: bool) -> str:
         for d in report.diagnostics:
             row, column = report.lines.row_col(d.start)
             code = f"{d.code} " if d.code else ""
-            out.append(f"{report.filename}:{row}:{column}: {code}{_fix_marker(d, unsafe_fixes)}{d.message}\n")
+            out.append(f"{report.filename}:{row}:{column}: {code}{_fix_marker(d, unsafe_fixes)}{with_impact(d)}\n")
     return "".join(out)
 
 
@@ -69,6 +90,8 @@ def render_text(reports: Sequence[FileReport], unsafe_fixes: bool, evidence: Map
             if d.fix is not None:
                 kind = {Applicability.SAFE: "", Applicability.UNSAFE: " (unsafe fix)", Applicability.DISPLAY_ONLY: " (suggestion)"}
                 out.append(f"{gutter} = help: {d.fix.message}{kind[d.fix.applicability]}\n")
+            if d.impact:
+                out.append(f"{gutter} = impact: {d.impact}\n")
             if evidence and evidence.get(d.code or ""):
                 out.append(f"{gutter} = evidence: {evidence[d.code]}\n")
             out.append("\n")
@@ -119,26 +142,33 @@ def _json_fix(diagnostic: Diagnostic, lines: LineIndex) -> dict | None:
 def render_statistics(reports: Sequence[FileReport], unsafe_fixes: bool, output_format: str) -> str:
     counts: Counter = Counter()
     names: dict[str, str] = {}
+    impacts: dict[str, str] = {}
     fixable: Counter = Counter()
     for report in reports:
         for d in report.diagnostics:
             key = d.code or "syntax-error"
             counts[key] += 1
             names[key] = d.name
+            impacts[key] = d.impact or ""
             if d.fix is not None and d.fix.applicability.allowed(unsafe_fixes):
                 fixable[key] += 1
     if output_format == "json":
-        rows = [{"code": c, "name": names[c], "count": n, "fixable": fixable[c] > 0} for c, n in counts.most_common()]
+        rows = [{"code": c, "name": names[c], "impact": impacts[c] or None, "count": n, "fixable": fixable[c] > 0} for c, n in counts.most_common()]
         return json.dumps(rows, indent=2) + "\n"
     width = max((len(str(n)) for n in counts.values()), default=1)
     return "".join(
-        f"{n:>{width}}\t{code}\t{'[*] ' if fixable[code] else '    '}{names[code]}\n" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        f"{n:>{width}}\t{code}\t{impacts[code]:<6}\t{'[*] ' if fixable[code] else '    '}{names[code]}\n" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     )
 
 
-def summary(reports: Sequence[FileReport], fixed: int, unsafe_fixes: bool, failed: int = 0) -> str:
+def failing(reports: Sequence[FileReport], fail_on: str = IMPACTS[-1]) -> int:
+    """How many findings make the run fail: those of impact `fail_on` or higher."""
+    return sum(1 for r in reports for d in r.diagnostics if d.at_least(fail_on))
+
+
+def summary(reports: Sequence[FileReport], fixed: int, unsafe_fixes: bool, failed: int = 0, fail_on: str = IMPACTS[-1]) -> str:
     """The closing lines of text output, ruff-style. `failed`: files or fixes that errored,
-    after which "All checks passed!" would be a lie."""
+    after which "All checks passed!" would be a lie. `fail_on`: the least impact that fails."""
     remaining = [d for r in reports for d in r.diagnostics]
     total = len(remaining)
     lines = []
@@ -159,4 +189,7 @@ def summary(reports: Sequence[FileReport], fixed: int, unsafe_fixes: bool, faile
             prefix = "" if fixable else "No fixes available "
             parts.append(f"{prefix}({hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with the `--unsafe-fixes` option)")
         lines.append(" ".join(parts) + ".")
+    below = total - failing(reports, fail_on)
+    if below:
+        lines.append(f"{below} below the fail-on impact (\"{fail_on}\") do not fail the run.")
     return "\n".join(lines) + "\n"

@@ -64,9 +64,6 @@ def title(diagnostic: Diagnostic) -> str:
     return f"{diagnostic.code} {diagnostic.name}" if diagnostic.code else SYNTAX_ERROR
 
 
-def with_impact(diagnostic: Diagnostic) -> str:
-    """The message with the finding's impact after it: '... (impact: medium)'."""
-    return f"{diagnostic.message} (impact: {diagnostic.impact})" if diagnostic.impact else diagnostic.message
 
 
 def applicable_edits(diagnostic: Diagnostic):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from greenlint.formats._common import RunInfo, display_path, span, title, with_impact
-from greenlint.report import FileReport
+from greenlint.formats._common import RunInfo, display_path, span, title
+from greenlint.report import FileReport, with_impact
 
 
 def escape_data(text: str) -> str:

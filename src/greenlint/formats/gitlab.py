@@ -13,8 +13,8 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from greenlint.formats._common import RunInfo, display_path, rule_id, span, with_impact
-from greenlint.report import FileReport
+from greenlint.formats._common import RunInfo, display_path, rule_id, span
+from greenlint.report import FileReport, with_impact
 
 # GitLab's severities are info, minor, major, critical, blocker.
 SEVERITY = {"high": "major", "medium": "minor", "low": "minor"}

@@ -13,9 +13,8 @@ from greenlint.formats._common import (
     rule_id,
     span,
     title,
-    with_impact,
 )
-from greenlint.report import FileReport
+from greenlint.report import FileReport, with_impact
 
 
 def render_junit(reports: Sequence[FileReport], info: RunInfo) -> str:

@@ -6,13 +6,10 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from greenlint.diagnostics import Applicability
+from greenlint.diagnostics import IMPACTS, Applicability
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
-
-IMPACTS = ("high", "medium", "low")
-
 
 @dataclass(frozen=True)
 class Option:
