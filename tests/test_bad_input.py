@@ -409,3 +409,19 @@ def test_very_deep_expression_does_not_kill_the_process(tmp_path):
     assert proc.stderr.startswith(b"error: deep.py: ")
     assert proc.stdout.decode() == finding("good.py") + "\n"
     assert proc.returncode == 2
+
+
+def test_five_megabyte_single_line_file(project):
+    """Embedded data (here 5 MB of base64 'weights') on the same line as a smell: the finding's
+    column is exact, --fix rewrites only its span, and the data survives byte for byte."""
+    import base64
+
+    data = base64.b64encode(bytes(range(256)) * 15_000).decode()[:5_000_000]
+    line = f'import torch; x = torch.tensor([1.0]).to("cuda"); WEIGHTS = "{data}"\n'
+    path = write(project, "weights.py", line)
+    assert path.stat().st_size > 5_000_000 and line.count("\n") == 1
+    result = run("--output-format", "concise", "-q", ".")
+    assert result.stdout.startswith("weights.py:1:19: GL402 [*] ")
+    assert result.exit_code == 1
+    assert run("--fix", "-q", ".").exit_code == 0
+    assert path.read_text() == line.replace('torch.tensor([1.0]).to("cuda")', 'torch.tensor([1.0], device="cuda")')
