@@ -43,3 +43,12 @@ def write(root, name: str, text: str | bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
     return path
+
+
+def example_rules(rule, options):
+    """The rules an example of `rule` is checked with: just `rule`, except that a housekeeping
+    rule (runs_last, e.g. unused-noqa) judges the others' findings, so they all run with it."""
+    from greenlint.rules.base import all_rules
+
+    others = [other() for other in all_rules() if other is not rule] if rule.runs_last else []
+    return [rule(options), *others]

@@ -785,10 +785,10 @@ def test_extra_inference_names_option(project):
 def test_noqa_suppresses_and_is_never_fixed(project, comment):
     source = EVAL.replace(".sum().item()\n", f".sum().item()  {comment}\n")
     path = write(project, "a.py", source)
-    result = run(".")
+    result = run("--ignore", "GL001", ".")  # GL001 judges the unused codes some of these name
     assert result.stdout == "All checks passed!\n"
     assert result.exit_code == 0
-    result = run("--fix", ".")
+    result = run("--ignore", "GL001", "--fix", ".")
     assert result.exit_code == 0
     assert path.read_text() == source
 
@@ -797,11 +797,26 @@ def test_noqa_suppresses_and_is_never_fixed(project, comment):
 def test_noqa_for_other_codes_does_not_suppress(project, comment):
     source = EVAL.replace(".sum().item()\n", f".sum().item()  {comment}\n")
     path = write(project, "a.py", source)
-    result = run("--output-format", "concise", "-q", ".")
+    result = run("--ignore", "GL001", "--output-format", "concise", "-q", ".")
     assert result.stdout == EVAL_CONCISE
     assert result.exit_code == 1
-    assert run("--fix", ".").exit_code == 0
+    assert run("--ignore", "GL001", "--fix", ".").exit_code == 0
     assert path.read_text() == source.replace("def evaluate", "@torch.no_grad()\ndef evaluate")
+
+
+def test_unused_noqa_after_adoption_is_reported_and_removed(project):
+    """--add-noqa to adopt, fix the smell by hand, and GL001 says the suppression is stale."""
+    path = write(project, "a.py", EVAL)
+    assert run("--add-noqa", ".").exit_code == 0
+    suppressed = path.read_text()
+    assert "  # noqa: GL101\n" in suppressed
+    assert run(".").exit_code == 0  # the suppression is used: no GL001
+    path.write_text(suppressed.replace("def evaluate", "@torch.no_grad()\ndef evaluate"))
+    result = run("--output-format", "concise", "-q", ".")
+    assert result.stdout == "a.py:7:60: GL001 [*] `# noqa: GL101` suppresses nothing: remove `GL101` (impact: low)\n"
+    assert result.exit_code == 1
+    assert run("--fix", ".").exit_code == 0
+    assert path.read_text() == EVAL.replace("def evaluate", "@torch.no_grad()\ndef evaluate")
 
 
 def test_noqa_on_another_line_does_not_suppress(project):

@@ -13,6 +13,7 @@ import ast
 
 import pytest
 from click.testing import CliRunner
+from samples import example_rules
 
 from greenlint.cli import main
 from greenlint.fixer import fix_text
@@ -37,7 +38,7 @@ SUFFIX = (
 
 
 def _fix(rule, example, text: str) -> str:
-    result = fix_text(text, example.filename, [rule(example.options)], unsafe_fixes=True)
+    result = fix_text(text, example.filename, example_rules(rule, example.options), unsafe_fixes=True)
     assert not result.errors
     ast.parse(result.text)
     return result.text
@@ -64,7 +65,7 @@ def test_bom_and_coding_cookie_survive_on_disk(rule, example, tmp_path, monkeypa
     }
     for name, (before, _) in cases.items():
         (tmp_path / name).write_bytes(before)
-    args = ["check", "--fix", "--unsafe-fixes", "--no-cache", "-q", "--exit-zero", "--select", rule.code]
+    args = ["check", "--fix", "--unsafe-fixes", "--no-cache", "-q", "--exit-zero", "--select", "ALL" if rule.runs_last else rule.code]
     for key, value in example.options.items():  # options need a config file, not a flag
         pytest.skip(f"example sets option {key}={value!r}")
     result = CliRunner().invoke(main, [*args, *cases])

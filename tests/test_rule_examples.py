@@ -6,6 +6,8 @@ import ast
 
 import pytest
 
+from samples import example_rules
+
 from greenlint.diagnostics import Applicability
 from greenlint.engine import lint_text
 from greenlint.fixer import fix_text
@@ -29,19 +31,20 @@ def test_every_rule_has_examples():
 @pytest.mark.parametrize(("rule", "example"), VALID)
 def test_valid(rule, example):
     ast.parse(example.code)
-    result = lint_text(example.code, example.filename, [rule(example.options)])
+    result = lint_text(example.code, example.filename, example_rules(rule, example.options))
     assert not result.errors
-    assert [d.message for d in result.diagnostics] == [], example.why
+    assert [d.message for d in result.diagnostics if d.code == rule.code] == [], example.why
 
 
 @pytest.mark.parametrize(("rule", "example"), INVALID)
 def test_invalid(rule, example):
     ast.parse(example.code)
-    instance = rule(example.options)
-    result = lint_text(example.code, example.filename, [instance])
+    rules = example_rules(rule, example.options)
+    result = lint_text(example.code, example.filename, rules)
     assert not result.errors
-    assert len(result.diagnostics) == example.count, [d.message for d in result.diagnostics]
-    for diagnostic in result.diagnostics:
+    own = [d for d in result.diagnostics if d.code == rule.code]
+    assert len(own) == example.count, [d.message for d in result.diagnostics]
+    for diagnostic in own:
         assert diagnostic.code == rule.code
         if example.message is not None:
             assert example.message in diagnostic.message
@@ -49,12 +52,12 @@ def test_invalid(rule, example):
             assert diagnostic.fix is not None and diagnostic.fix.applicability is example.applicability
         if example.changes_numerics is not None:
             assert diagnostic.fix is not None and diagnostic.fix.changes_numerics is example.changes_numerics
-    fixed = fix_text(example.code, example.filename, [instance], unsafe_fixes=True)
+    fixed = fix_text(example.code, example.filename, rules, unsafe_fixes=True)
     assert not fixed.errors
     if example.fixed is None:
         assert fixed.text == example.code, "expected no applicable fix"
         return
     assert fixed.text == example.fixed
     ast.parse(fixed.text)
-    assert lint_text(fixed.text, example.filename, [instance]).diagnostics == []
-    assert fix_text(fixed.text, example.filename, [instance], unsafe_fixes=True).text == fixed.text
+    assert [d for d in lint_text(fixed.text, example.filename, rules).diagnostics if d.code == rule.code] == []
+    assert fix_text(fixed.text, example.filename, rules, unsafe_fixes=True).text == fixed.text

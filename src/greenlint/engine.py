@@ -39,12 +39,17 @@ class Context:
         self.semantic = SemanticModel(tree, filename)
         self.rule: Rule | None = None
         self.diagnostics: list[Diagnostic] = []
+        self.ran_codes: set[str] = set()  # rules that checked this file to the end
         self._cst_cache: dict[str, Any] = {}
 
     def report(self, node: ast.AST, message: str, fix: Fix | None = None) -> Diagnostic:
+        start, end = self.lines.node_range(node)
+        return self.report_span(start, end, message, fix)
+
+    def report_span(self, start: int, end: int, message: str, fix: Fix | None = None) -> Diagnostic:
+        """Report offsets [start, end) of the text: for what has no node, such as a comment."""
         rule = self.rule
         assert rule is not None
-        start, end = self.lines.node_range(node)
         diagnostic = Diagnostic(rule.code, rule.name, message, start, end, fix, rule.impact)
         self.diagnostics.append(diagnostic)
         return diagnostic
@@ -97,7 +102,8 @@ def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bo
         return result
     ctx = Context(text, filename, tree, lines)
     test_file = is_test_file(filename)
-    for rule in rules:
+    # Housekeeping rules (unused noqa) judge the others' findings, so they run last.
+    for rule in sorted(rules, key=lambda r: r.runs_last):
         if test_file and rule.settings.get("include-tests") is False:
             continue
         ctx.rule = rule
@@ -107,6 +113,8 @@ def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bo
         except Exception as error:  # a broken rule must not take the others down
             del ctx.diagnostics[before:]
             result.errors.append(f"{filename}: internal error in {rule.code} ({rule.name}): {type(error).__name__}: {error}")
+        else:
+            ctx.ran_codes.add(rule.code)
     result.diagnostics = sorted(_unsuppressed(ctx.diagnostics, lines), key=lambda d: (d.start, d.code or "", d.end))
     return result
 

@@ -79,6 +79,9 @@ class Rule:
     # The best fix class the rule can offer (None: never fixes).
     fix_applicability: ClassVar[Applicability | None] = None
     options: ClassVar[dict[str, Option]] = {}
+    # Housekeeping rules (GL0xx) judge the other rules' findings: they run after them, and have
+    # no energy workload for `greenlint verify` to measure.
+    runs_last: ClassVar[bool] = False
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
 

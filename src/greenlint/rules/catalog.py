@@ -1,6 +1,7 @@
 """Importing this module registers every rule: add a new rule's module here."""
 
 from greenlint.rules import (
+    gl001_unused_noqa,  # noqa: F401
     gl101_inference_without_no_grad,  # noqa: F401
     gl102_unbatched_inference_loop,  # noqa: F401
     gl103_model_load_per_call,  # noqa: F401
