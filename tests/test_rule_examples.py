@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 
 import pytest
-
 from samples import example_rules
 
 from greenlint.diagnostics import Applicability
