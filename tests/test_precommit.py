@@ -145,7 +145,7 @@ def test_manifest_declares_both_hooks():
     assert hooks["greenlint-fix"]["entry"] == "greenlint check --force-exclude --fix"
     for hook in hooks.values():
         assert hook["language"] == "python"
-        assert hook["types_or"] == ["python", "pyi"]  # jupyter once notebooks are linted
+        assert hook["types_or"] == ["python", "pyi", "jupyter"]
         assert hook["require_serial"] is True
         assert hook["minimum_pre_commit_version"] == "2.9.2"
         assert not hook.get("always_run") and hook.get("pass_filenames", True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from greenlint.diagnostics import Diagnostic, LineIndex
 from greenlint.engine import _NOQA, noqa_codes
+from greenlint.notebook import Notebook, NotebookError
 from greenlint.report import FileReport
 from greenlint.source import SourceError, read_source, write_source
 
@@ -39,16 +40,23 @@ def add_noqa(reports: Sequence[FileReport]) -> NoqaOutcome:
         except SourceError as error:
             outcome.errors.append(str(error))
             continue
-        if source.text != report.lines.text:
+        try:
+            # A notebook's findings point into its cells' code, which goes back into its JSON.
+            notebook = Notebook(source.text, report.filename) if report.cells is not None else None
+        except NotebookError as error:
+            outcome.errors.append(str(error))
+            continue
+        code = notebook.source if notebook else source.text
+        if code != report.lines.text:
             outcome.errors.append(f"{report.filename}: changed on disk since it was checked; no noqa added")
             continue
-        new_text, changed, problems = add_noqa_to_text(source.text, report.diagnostics)
+        new_text, changed, problems = add_noqa_to_text(code, report.diagnostics)
         outcome.errors.extend(f"{report.filename}:{problem}" for problem in problems)
         if not changed:
             continue
         try:
-            write_source(source, new_text)
-        except SourceError as error:
+            write_source(source, notebook.apply(new_text) if notebook else new_text)
+        except (SourceError, NotebookError) as error:
             outcome.errors.append(str(error))
             continue
         outcome.added += changed

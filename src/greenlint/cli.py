@@ -75,7 +75,7 @@ class RunState:
         if outcome.diff:
             self.diffs.append(outcome.diff)
         if outcome.diagnostics:
-            self.reports.append(FileReport(outcome.display, outcome.absolute, LineIndex(outcome.text), outcome.diagnostics))
+            self.reports.append(FileReport(outcome.display, outcome.absolute, LineIndex(outcome.text), outcome.diagnostics, outcome.cells))
 
 
 @main.command()

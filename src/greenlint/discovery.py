@@ -48,7 +48,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "venv",
 )
 
-PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells
 
 # Characters that make a pattern more than a plain name, in gitignore syntax.
 _SPECIAL = frozenset("*?[\\!#")

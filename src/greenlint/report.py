@@ -15,6 +15,7 @@ from greenlint.diagnostics import (
     FixUnavailable,
     LineIndex,
 )
+from greenlint.notebook import CellMap
 
 # The last five are rendered by greenlint.formats (CI: SARIF, GitHub annotations, JUnit, GitLab).
 FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
@@ -29,6 +30,21 @@ class FileReport:
     absolute: str  # for json
     lines: LineIndex
     diagnostics: list[Diagnostic]
+    cells: CellMap | None = None  # a notebook's: `lines` index its virtual source
+
+    def where(self, offset: int) -> tuple[int | None, int, int]:
+        """(cell number or None, row, column) as the user sees them: in a notebook, the row
+        counts within the cell."""
+        row, column = self.lines.row_col(offset)
+        if self.cells is None:
+            return None, row, column
+        cell, row = self.cells.where(row)
+        return cell, row, column
+
+    def location(self, offset: int) -> str:
+        """'row:column', or 'cell N:row:column' in a notebook (ruff's notation)."""
+        cell, row, column = self.where(offset)
+        return f"{row}:{column}" if cell is None else f"cell {cell}:{row}:{column}"
 
 
 def by_impact(reports: Sequence[FileReport]) -> list[FileReport]:
@@ -36,7 +52,7 @@ def by_impact(reports: Sequence[FileReport]) -> list[FileReport]:
     the order in which to fix them. Clean files' reports (JUnit lists them) come last."""
     rows = [(d.impact_rank, i, d.start, n, report, d) for i, report in enumerate(reports) for n, d in enumerate(report.diagnostics)]
     rows.sort(key=lambda row: row[:4])
-    ranked = [FileReport(report.filename, report.absolute, report.lines, [d]) for *_, report, d in rows]
+    ranked = [FileReport(report.filename, report.absolute, report.lines, [d], report.cells) for *_, report, d in rows]
     return ranked + [report for report in reports if not report.diagnostics]
 
 
@@ -50,8 +66,8 @@ def _fix_marker(diagnostic: Diagnostic, unsafe_fixes: bool) -> str:
     return "[*] " if fix is not None and fix.applicability.allowed(unsafe_fixes) else ""
 
 
-def _location(lines: LineIndex, offset: int) -> dict[str, int]:
-    row, column = lines.row_col(offset)
+def _location(report: FileReport, offset: int) -> dict[str, int]:
+    _, row, column = report.where(offset)
     return {"row": row, "column": column}
 
 
@@ -65,9 +81,8 @@ def render_concise(reports: Sequence[FileReport], unsafe_fixes: bool) -> str:
     out = []
     for report in reports:
         for d in report.diagnostics:
-            row, column = report.lines.row_col(d.start)
             code = f"{d.code} " if d.code else ""
-            out.append(f"{report.filename}:{row}:{column}: {code}{_fix_marker(d, unsafe_fixes)}{with_impact(d)}\n")
+            out.append(f"{report.filename}:{report.location(d.start)}: {code}{_fix_marker(d, unsafe_fixes)}{with_impact(d)}\n")
     return "".join(out)
 
 
@@ -80,13 +95,14 @@ def render_text(reports: Sequence[FileReport], unsafe_fixes: bool, evidence: Map
             row, column = lines.row_col(d.start)
             end_row, end_column = lines.row_col(d.end)
             code = f"{d.code} " if d.code else ""
-            out.append(f"{report.filename}:{row}:{column}: {code}{_fix_marker(d, unsafe_fixes)}{d.message}\n")
+            out.append(f"{report.filename}:{report.location(d.start)}: {code}{_fix_marker(d, unsafe_fixes)}{d.message}\n")
             source = lines.line_text(row).expandtabs(4) if row <= len(lines.line_starts) else ""
-            gutter = " " * len(str(row))
+            shown_row = report.where(d.start)[1]
+            gutter = " " * len(str(shown_row))
             width = (end_column - column) if end_row == row else len(lines.line_text(row)) - column + 1
             prefix = lines.line_text(row)[: column - 1].expandtabs(4)
             caret = f"{' ' * len(prefix)}{'^' * max(width, 1)} {d.code or ''}".rstrip()
-            out.append(f"{gutter} |\n{row} | {source}\n{gutter} | {caret}\n{gutter} |\n")
+            out.append(f"{gutter} |\n{shown_row} | {source}\n{gutter} | {caret}\n{gutter} |\n")
             if d.fix is not None:
                 kind = {Applicability.SAFE: "", Applicability.UNSAFE: " (unsafe fix)", Applicability.DISPLAY_ONLY: " (suggestion)"}
                 out.append(f"{gutter} = help: {d.fix.message}{kind[d.fix.applicability]}\n")
@@ -101,19 +117,18 @@ def render_text(reports: Sequence[FileReport], unsafe_fixes: bool, evidence: Map
 def render_json(reports: Sequence[FileReport]) -> str:
     items = []
     for report in reports:
-        lines = report.lines
         for d in report.diagnostics:
             items.append(
                 {
-                    "cell": None,
+                    "cell": report.where(d.start)[0],
                     "code": d.code,
                     "name": d.name,
                     "message": d.message,
                     "filename": report.absolute,
-                    "location": _location(lines, d.start),
-                    "end_location": _location(lines, d.end),
-                    "fix": _json_fix(d, lines),
-                    "noqa_row": lines.row_col(d.start)[0],
+                    "location": _location(report, d.start),
+                    "end_location": _location(report, d.end),
+                    "fix": _json_fix(d, report),
+                    "noqa_row": report.where(d.start)[1],
                     "url": d.url,
                     "impact": d.impact,
                 }
@@ -121,7 +136,7 @@ def render_json(reports: Sequence[FileReport]) -> str:
     return json.dumps(items, indent=2) + "\n"
 
 
-def _json_fix(diagnostic: Diagnostic, lines: LineIndex) -> dict | None:
+def _json_fix(diagnostic: Diagnostic, report: FileReport) -> dict | None:
     fix = diagnostic.fix
     if fix is None:
         return None
@@ -134,7 +149,7 @@ def _json_fix(diagnostic: Diagnostic, lines: LineIndex) -> dict | None:
         "message": fix.message,
         "changes_numerics": fix.changes_numerics,
         "edits": [
-            {"content": e.content, "location": _location(lines, e.start), "end_location": _location(lines, e.end)} for e in edits
+            {"content": e.content, "location": _location(report, e.start), "end_location": _location(report, e.end)} for e in edits
         ],
     }
 

@@ -7,6 +7,7 @@ whatever order the workers finish in.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -19,6 +20,8 @@ from greenlint.config import Settings
 from greenlint.diagnostics import Diagnostic, Fix, FixUnavailable
 from greenlint.engine import LintResult, lint_text
 from greenlint.fixer import fix_text
+from greenlint.notebook import SUFFIX as NOTEBOOK_SUFFIX
+from greenlint.notebook import CellMap, Notebook, NotebookError
 from greenlint.report import unified_diff
 from greenlint.rules.base import Rule
 from greenlint.source import SourceError, SourceFile, read_source, write_source
@@ -44,6 +47,7 @@ class FileOutcome:
     errors: list[str] = field(default_factory=list)
     fixed: Counter = field(default_factory=Counter)
     diff: str | None = None
+    cells: CellMap | None = None  # a notebook's: findings' rows are in its virtual source
 
 
 def rules_for(settings: Settings, path: Path, rule_classes: Sequence[type[Rule]]) -> list[Rule]:
@@ -55,7 +59,32 @@ def check_source(
     source: SourceFile, settings: Settings, mode: Mode, rule_classes: Sequence[type[Rule]], absolute: str | None = None
 ) -> tuple[FileOutcome, str]:
     """Lint or fix one source already read; writes nothing. Returns the outcome and the text
-    after fixes (the original text when nothing was fixed)."""
+    after fixes (the original text when nothing was fixed). A notebook's code cells are checked
+    as one virtual source and the fixes go back into its JSON."""
+    if not source.display_name.endswith(NOTEBOOK_SUFFIX) and (source.path is None or source.path.suffix != NOTEBOOK_SUFFIX):
+        return _check_text(source, settings, mode, rule_classes, absolute)
+    try:
+        notebook = Notebook(source.text, source.display_name)
+    except NotebookError as error:
+        return FileOutcome(source.display_name, absolute or source.display_name, errors=[str(error)]), source.text
+    outcome, fixed = _check_text(dataclasses.replace(source, text=notebook.source), settings, mode, rule_classes, absolute)
+    outcome.cells = notebook.cell_map
+    try:
+        written = notebook.apply(fixed)
+        if outcome.diff:
+            outcome.diff = notebook.diff(fixed)
+        return outcome, written
+    except NotebookError as error:
+        # Nothing goes back into the file: report the findings as they stand.
+        outcome, _ = _check_text(dataclasses.replace(source, text=notebook.source), settings, Mode(need_edits=mode.need_edits), rule_classes, absolute)
+        outcome.cells = notebook.cell_map
+        outcome.errors.insert(0, str(error))
+        return outcome, source.text
+
+
+def _check_text(
+    source: SourceFile, settings: Settings, mode: Mode, rule_classes: Sequence[type[Rule]], absolute: str | None = None
+) -> tuple[FileOutcome, str]:
     path = source.path or Path(source.display_name)
     where = absolute or (str(source.path.resolve()) if source.path else source.display_name)
     outcome = FileOutcome(source.display_name, where)

@@ -49,9 +49,10 @@ def display_path(report: FileReport, cwd: Path) -> str:
 
 
 def span(report: FileReport, diagnostic: Diagnostic) -> tuple[int, int, int, int]:
-    """1-based (row, column, end row, end column); the end column is exclusive (ruff's)."""
-    row, column = report.lines.row_col(diagnostic.start)
-    end_row, end_column = report.lines.row_col(diagnostic.end)
+    """1-based (row, column, end row, end column); the end column is exclusive (ruff's). In a
+    notebook the rows count within the finding's cell."""
+    _, row, column = report.where(diagnostic.start)
+    _, end_row, end_column = report.where(diagnostic.end)
     return row, column, end_row, end_column
 
 

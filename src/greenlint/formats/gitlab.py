@@ -36,7 +36,7 @@ def render_gitlab(reports: Sequence[FileReport], info: RunInfo) -> str:
         for d in report.diagnostics:
             row, _, end_row, _ = span(report, d)
             code = rule_id(d)
-            text = report.lines.line_text(row) if row <= len(report.lines.line_starts) else ""
+            text = report.lines.line_text(report.lines.row_col(d.start)[0])
             key = (code, text.strip())
             issues.append(
                 {

@@ -114,8 +114,11 @@ def _result(report: FileReport, diagnostic: Diagnostic, location: dict, index: d
     }
     if diagnostic.impact:
         result["properties"] = {"impact": diagnostic.impact}
+    cell = report.where(diagnostic.start)[0]
+    if cell is not None:  # the region's lines count within this notebook cell
+        result.setdefault("properties", {})["cell"] = cell
     edits = applicable_edits(diagnostic)
-    if edits:
+    if edits and report.cells is None:  # a notebook's edits are in cell code, not in its JSON
         fix = diagnostic.fix
         result["fixes"] = [
             {
