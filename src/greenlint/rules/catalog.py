@@ -6,6 +6,7 @@ from greenlint.rules import (
     gl103_model_load_per_call,  # noqa: F401
     gl201_float64_tensor,  # noqa: F401
     gl202_numpy_float64_into_torch,  # noqa: F401
+    gl204_fp32_cpu_serving,  # noqa: F401
     gl301_loop_invariant_load,  # noqa: F401
     gl302_dataloader_iterator_per_step,  # noqa: F401
     gl401_host_sync_in_loop,  # noqa: F401
