@@ -37,6 +37,10 @@ _SERVING_WORDS = frozenset(
     {"predict", "prediction", "predictions", "infer", "inference", "serve", "serving", "classify", "score", "embed",
      "encode", "handle", "handler", "respond", "transcribe", "translate", "tag", "label"}
 )
+# Evaluation measures the float32 model (quantizing would change what is measured): loops over a
+# validation/test split and functions named for evaluation are not serving.
+_EVAL_SPLIT = re.compile(r"(^|[_\W])(val|valid|validation|test|testing|eval|evaluation|dev|holdout)([_\W\d]|s?$)", re.IGNORECASE)
+_EVAL_WORDS = frozenset({"eval", "evaluate", "evaluation", "validate", "validation", "val", "test", "testing", "benchmark"})
 _FORWARD_METHODS = frozenset({"forward", "generate"})
 _MOVES = frozenset({"to", "cuda", "xpu", "mps", "ipu"})
 _TOLERATED_DTYPES = frozenset({"float32", "float", "float64", "double"})
@@ -218,6 +222,19 @@ class Fp32CpuServing(Rule):
                     return [self.mlp(t) for t in x]
             """,
             why="a submodule inside a model class, not the served model",
+        ),
+        Valid(
+            """
+            import torch
+            from transformers import AutoModel
+
+            def main(val_loader):
+                model = AutoModel.from_pretrained("distilbert-base-uncased")
+                with torch.no_grad():
+                    for batch in val_loader:
+                        report(model(**batch))
+            """,
+            why="evaluation on a validation split measures the float32 model; it is not serving",
         ),
     ]
     INVALID = [
@@ -595,11 +612,15 @@ def _is_forward(semantic: SemanticModel, use: ast.AST) -> bool:
 
 
 def _repeated(semantic: SemanticModel, use: ast.AST) -> bool:
-    """Runs many times: in a loop or comprehension, or in a function that is a request handler,
-    is called in a loop, or is named like a predict/serve entry point."""
-    if semantic.enclosing_loops(use):
-        return True
+    """Runs many times as serving: in a loop or comprehension, or in a function that is a request
+    handler, is called in a loop, or is named like a predict/serve entry point. Evaluation (a
+    loop over a validation/test split, a function named evaluate/validate/test) is not serving."""
     function = semantic.enclosing_def(use, through_lambdas=False)
+    if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and set(function.name.lower().split("_")) & _EVAL_WORDS:
+        return False
+    loops = semantic.enclosing_loops(use)
+    if loops:
+        return not any(_EVAL_SPLIT.search(ast.unparse(_iterable(loop))) for loop in loops)
     if function is None or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     if per_call_reason(semantic, function) is not None:
@@ -607,3 +628,10 @@ def _repeated(semantic: SemanticModel, use: ast.AST) -> bool:
     words = set(function.name.lower().strip("_").split("_"))
     return bool(words & _SERVING_WORDS) or function.name == "__call__"
 
+
+def _iterable(loop: ast.AST) -> ast.AST:
+    if isinstance(loop, (ast.For, ast.AsyncFor)):
+        return loop.iter
+    if isinstance(loop, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        return loop.generators[0].iter
+    return loop.test if isinstance(loop, ast.While) else loop
