@@ -64,7 +64,7 @@ TRANSFORMERS = """\
 from transformers import AutoModel
 
 def main(val_loader):
-    model = AutoModel.from_pretrained("bert-base-uncased")
+    model = AutoModel.from_pretrained("distilbert-base-uncased")
     for batch in val_loader:
         report(model(**batch))
 """
@@ -73,7 +73,7 @@ from transformers import AutoModel
 import torch
 
 def main(val_loader):
-    model = AutoModel.from_pretrained("bert-base-uncased")
+    model = AutoModel.from_pretrained("distilbert-base-uncased")
     with torch.no_grad():
         for batch in val_loader:
             report(model(**batch))
