@@ -64,9 +64,21 @@ class _State:
 STATE = _State()
 
 
+_COMMAND = {"name": "build"}
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    _COMMAND["name"] = command
+
+
 def _rule_page_dir(site_url: str | None) -> str:
     """`rules` from DOCS_URL "https://greenlint.dev/rules/{name}/" and site_url
-    "https://greenlint.dev/"; a warning when DOCS_URL is not under site_url."""
+    "https://greenlint.dev/"; a warning when DOCS_URL is not under site_url. `mkdocs serve`
+    replaces site_url with its own address, so there only DOCS_URL's path counts."""
+    if _COMMAND["name"] == "serve":
+        from urllib.parse import urlsplit
+
+        site_url = DOCS_URL[: len(DOCS_URL) - len(urlsplit(DOCS_URL).path)] + "/"
     site = (site_url or "").rstrip("/") + "/"
     if not DOCS_URL.startswith(site) or not DOCS_URL.endswith("/{name}/"):
         log.warning(
