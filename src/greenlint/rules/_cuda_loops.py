@@ -164,6 +164,9 @@ _PASS_THROUGH = frozenset({"enumerate", "zip", "tqdm", "trange", "reversed", "li
 
 
 def _literal_trip_count(expr: ast.AST) -> int | None:
+    if isinstance(expr, ast.IfExp):  # `[a, b] if dynamic else [a]`
+        counts = (_literal_trip_count(expr.body), _literal_trip_count(expr.orelse))
+        return None if None in counts else max(counts)
     if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
         return len(expr.elts)
     if isinstance(expr, ast.Constant) and isinstance(expr.value, (str, bytes)):

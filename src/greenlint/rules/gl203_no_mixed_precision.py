@@ -230,6 +230,18 @@ class NoMixedPrecision(Rule):
             """
             import torch
 
+            model = PhysicsNet().double().cuda()
+            for step in range(10_000):
+                loss = residual(model, collocation_points.cuda()).pow(2).mean()
+                loss.backward()
+                optimizer.step()
+            """,
+            why="float64 on purpose: the author wants more precision, not less",
+        ),
+        Valid(
+            """
+            import torch
+
             def test_training_runs():
                 for x, y in loader:
                     model(x.cuda()).sum().backward()
@@ -370,4 +382,11 @@ def _precision_setting(semantic: SemanticModel) -> bool:
                 return True
         if semantic.qualified_name(func) == "torch.set_default_dtype":
             return True
+    # float64 on purpose (`.double()`, `torch.float64`): the author wants more precision, not less.
+    for node in semantic.nodes(ast.Attribute):
+        if node.attr in ("double", "float64"):
+            qualified = semantic.qualified_name(node)
+            called = isinstance(semantic.parent(node), ast.Call) and semantic.parent(node).func is node
+            if (qualified is not None and qualified.startswith("torch.")) or (node.attr == "double" and called):
+                return True
     return False
