@@ -130,13 +130,25 @@ def _cuda_loops(semantic: SemanticModel) -> list[CudaLoop]:
             kinds[loop] = "training"
     loops = []
     for loop, kind in kinds.items():
-        if not is_long(semantic, loop):
+        if not is_long(semantic, loop) or (kind == "inference" and _steps_an_environment(loop)):
             continue
         if kind == "inference" and semantic.loop_body_trains(loop):
             kind = "training"  # a TF loop: `tape.gradient(...)`, `optimizer.apply_gradients(...)`
         loops.append(CudaLoop(loop, kind))
     loops.sort(key=lambda l: (l.node.lineno, l.node.col_offset))
     return loops
+
+
+def _steps_an_environment(loop: ast.AST) -> bool:
+    """A reinforcement-learning rollout (`obs, reward, done, info = env.step(action)`): one tiny
+    forward pass per environment step, bound by the simulator rather than by GPU arithmetic."""
+    for node in ast.walk(loop):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "step" and node.args:
+            receiver = node.func.value
+            name = receiver.id if isinstance(receiver, ast.Name) else receiver.attr if isinstance(receiver, ast.Attribute) else ""
+            if "env" in name.lower():
+                return True
+    return False
 
 
 def _in_module_class(semantic: SemanticModel, node: ast.AST) -> bool:

@@ -242,6 +242,19 @@ class NoMixedPrecision(Rule):
             """
             import torch
 
+            policy = PolicyNet().cuda()
+            obs = env.reset()
+            for t in range(100_000):
+                with torch.no_grad():
+                    action = policy(torch.as_tensor(obs, device="cuda")).argmax().item()
+                obs, reward, done, info = env.step(action)
+            """,
+            why="a reinforcement-learning rollout: one tiny forward pass per simulator step",
+        ),
+        Valid(
+            """
+            import torch
+
             def test_training_runs():
                 for x, y in loader:
                     model(x.cuda()).sum().backward()

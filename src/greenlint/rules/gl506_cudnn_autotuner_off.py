@@ -301,7 +301,9 @@ class CudnnAutotunerOff(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
-        flags = _cudnn_flags(semantic)
+        # Cheap text checks first: most files never name these switches or train a convnet.
+        mentions = "deterministic" in ctx.text or "benchmark" in ctx.text
+        flags = _cudnn_flags(semantic) if mentions else {"benchmark": False, "deterministic": False, "deterministic_on": []}
         for node in flags["deterministic_on"]:
             ctx.report(
                 node,
@@ -310,6 +312,8 @@ class CudnnAutotunerOff(Rule):
                 Fix(Applicability.DISPLAY_ONLY, "Remove it, or set it only behind a `--deterministic` flag", changes_numerics=True),
             )
         if flags["benchmark"] or flags["deterministic"]:
+            return
+        if "Conv" not in ctx.text and "models" not in ctx.text and "create_model" not in ctx.text:
             return
         training = [loop for loop in cuda_loops(semantic) if loop.kind == "training"]
         if not training or not _has_conv(semantic) or _variable_shapes(semantic):
