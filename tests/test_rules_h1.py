@@ -19,7 +19,7 @@ TRAIN = textwrap.dedent(
     import torch
     from torch import nn
 
-    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(2)).cuda()
+    model = nn.Sequential(nn.Conv2d(3, 256, 3), nn.Flatten(), nn.LazyLinear(2)).cuda()
     for epoch in range(10):
         for x, y in loader:
             loss = nn.functional.cross_entropy(model(x.cuda()), y.cuda())
@@ -151,3 +151,11 @@ def test_framework_managed_files(imports):
 def test_transformers_models_alone_are_not_framework_managed():
     semantic = _model("from transformers import AutoModel\nimport torch\n")
     assert not framework_managed(semantic)
+
+
+def test_gl203_tiny_models_are_left_alone_but_not_for_gl507():
+    tiny = TRAIN.replace("nn.Conv2d(3, 256, 3)", "nn.Conv2d(3, 16, 3)")
+    assert _lint(tiny, "GL203").diagnostics == []
+    assert len(_lint(tiny, "GL507").diagnostics) == 1  # compiling helps launch-bound models most
+    unknown = TRAIN.replace("nn.Conv2d(3, 256, 3)", "nn.Conv2d(3, width, 3)")
+    assert len(_lint(unknown, "GL203").diagnostics) == 2

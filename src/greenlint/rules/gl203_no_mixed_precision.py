@@ -241,6 +241,18 @@ class NoMixedPrecision(Rule):
         Valid(
             """
             import torch
+            from torch import nn
+
+            model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 1)).cuda()
+            for x, y in loader:
+                nn.functional.mse_loss(model(x.cuda()), y.cuda()).backward()
+                optimizer.step()
+            """,
+            why="a tiny model (every width under 256): launch-bound, tensor cores have nothing to speed up",
+        ),
+        Valid(
+            """
+            import torch
 
             policy = PolicyNet().cuda()
             obs = env.reset()
@@ -349,7 +361,7 @@ class NoMixedPrecision(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         loops = cuda_loops(semantic)
-        if not loops or _has_precision_setting(semantic):
+        if not loops or _has_precision_setting(semantic) or _tiny_model_file(semantic):
             return
         keras = imports_package(semantic, _TF) and not imports_package(semantic, ("torch",))
         advice = (
@@ -366,6 +378,33 @@ class NoMixedPrecision(Rule):
                 f"bf16/fp16 weights or TF32; {how} uses the GPU's tensor cores and moves half the bytes",
                 Fix(Applicability.DISPLAY_ONLY, advice, changes_numerics=True),
             )
+
+
+# Layers whose first two arguments are widths (in/out features or channels).
+_SIZED_LAYERS = frozenset(
+    f"torch.nn.{name}"
+    for name in ("Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LSTM", "GRU", "RNN")
+)
+_TINY_WIDTH = 256
+
+
+def _tiny_model_file(semantic: SemanticModel) -> bool:
+    """Every layer the file builds has literal widths under 256 and no other model comes in
+    (torchvision, timm, from_pretrained, torch.load): matmuls that small are launch-bound, and
+    tensor cores have nothing to speed up (autocast's casts may even cost more)."""
+    widths: list[int] = []
+    for call in semantic.nodes(ast.Call):
+        name = semantic.qualified_name(call.func)
+        if name is None:
+            continue
+        if name in _SIZED_LAYERS:
+            sizes = call.args[:2]
+            if len(sizes) < 2 or not all(isinstance(a, ast.Constant) and isinstance(a.value, int) for a in sizes):
+                return False
+            widths.extend(a.value for a in sizes)
+        elif semantic.is_model_source(call) and not name.startswith("torch.nn."):
+            return False  # a pretrained or loaded model of unknown size
+    return bool(widths) and max(widths) < _TINY_WIDTH
 
 
 def _has_precision_setting(semantic: SemanticModel) -> bool:
