@@ -159,3 +159,31 @@ def test_gl203_tiny_models_are_left_alone_but_not_for_gl507():
     assert len(_lint(tiny, "GL507").diagnostics) == 1  # compiling helps launch-bound models most
     unknown = TRAIN.replace("nn.Conv2d(3, 256, 3)", "nn.Conv2d(3, width, 3)")
     assert len(_lint(unknown, "GL203").diagnostics) == 2
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["def test_training_converges(model, loader):", "def run_model(model, loader, num_iterations=10, precision=1e-4):"],
+)
+def test_loops_in_tests_and_numerics_checks_do_not_count(header):
+    code = f"""
+import torch
+{header}
+    model.cuda()
+    for x, y in loader:
+        model(x.cuda()).sum().backward()
+        optimizer.step()
+"""
+    assert cuda_loops(_model(code)) == []
+
+
+def test_an_evaluation_function_named_test_still_counts():
+    code = """
+import torch
+def test(model, device, test_loader):
+    with torch.no_grad():
+        for x, y in test_loader:
+            model(x.to(device))
+device = torch.device("cuda")
+"""
+    assert [loop.kind for loop in cuda_loops(_model(code))] == ["inference"]

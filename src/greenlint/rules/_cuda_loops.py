@@ -132,11 +132,29 @@ def _cuda_loops(semantic: SemanticModel) -> list[CudaLoop]:
     for loop, kind in kinds.items():
         if not is_long(semantic, loop) or (kind == "inference" and _steps_an_environment(loop)):
             continue
+        if _in_check_function(semantic, loop):
+            continue
         if kind == "inference" and semantic.loop_body_trains(loop):
             kind = "training"  # a TF loop: `tape.gradient(...)`, `optimizer.apply_gradients(...)`
         loops.append(CudaLoop(loop, kind))
     loops.sort(key=lambda l: (l.node.lineno, l.node.col_offset))
     return loops
+
+
+_TOLERANCE_PARAMETERS = frozenset({"atol", "rtol", "tol", "tolerance", "precision", "eps_tolerance"})
+
+
+def _in_check_function(semantic: SemanticModel, loop: ast.AST) -> bool:
+    """Inside a test (`def test_...`, in any file) or a numerics check that takes a tolerance
+    (`def run_model(..., precision=1e-4)`): float32 and eager execution are the point there."""
+    for ancestor in semantic.ancestors(loop):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if ancestor.name.startswith("test_"):
+                return True
+            args = ancestor.args
+            if any(a.arg in _TOLERANCE_PARAMETERS for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)):
+                return True
+    return False
 
 
 def _steps_an_environment(loop: ast.AST) -> bool:
