@@ -7,11 +7,14 @@ from greenlint.rules import (
     gl103_model_load_per_call,  # noqa: F401
     gl201_float64_tensor,  # noqa: F401
     gl202_numpy_float64_into_torch,  # noqa: F401
+    gl203_no_mixed_precision,  # noqa: F401
     gl204_fp32_cpu_serving,  # noqa: F401
     gl301_loop_invariant_load,  # noqa: F401
     gl302_dataloader_iterator_per_step,  # noqa: F401
     gl401_host_sync_in_loop,  # noqa: F401
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
+    gl506_cudnn_autotuner_off,  # noqa: F401
+    gl507_eager_only_hot_path,  # noqa: F401
     gl601_oversized_model,  # noqa: F401
 )
