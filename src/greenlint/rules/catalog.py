@@ -12,4 +12,6 @@ from greenlint.rules import (
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
     gl503_exhaustive_hyperparameter_search,  # noqa: F401
+    gl504_no_early_stopping,  # noqa: F401
+    gl701_keras_model_in_loop,  # noqa: F401
 )
