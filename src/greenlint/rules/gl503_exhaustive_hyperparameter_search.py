@@ -27,6 +27,9 @@ _ENABLER_LINE = "from sklearn.experimental import enable_halving_search_cv  # no
 _PARAMETER_GRID = frozenset({"sklearn.model_selection.ParameterGrid", "sklearn.model_selection._search.ParameterGrid"})
 _PRODUCT = "itertools.product"
 _CROSS_VALIDATE = frozenset({"sklearn.model_selection.cross_val_score", "sklearn.model_selection.cross_validate"})
+# Below this many candidates a halving search has little to drop (with 5 it still fits two of
+# them on all the data): many folds over a few candidates estimate, they do not search.
+_MIN_CANDIDATES = 6
 # Splitters and their (n_splits default, n_repeats default or 1).
 _SPLITTERS = {
     "KFold": (5, 1),
@@ -390,7 +393,7 @@ class ExhaustiveHyperparameterSearch(Rule):
         candidates, exact = size
         folds, folds_exact = _folds(semantic, _keyword(call, "cv"))
         fits = candidates * folds
-        if fits < threshold or candidates < 3:
+        if fits < threshold or candidates < _MIN_CANDIDATES or _never_used(semantic, call):
             return
         spelled = ast.unparse(call.func)
         counted = f"{candidates} candidates" if exact else f"at least {candidates} candidates"
@@ -636,6 +639,8 @@ def _halving_fix(ctx: Context, call: ast.Call) -> Fix | None:
     if scoring is not None and not (
         isinstance(scoring, ast.Constant) and (scoring.value is None or isinstance(scoring.value, str))
         or semantic.call_name(scoring) in _FIXABLE_SCORERS
+        or isinstance(scoring, ast.Lambda)
+        or _is_local_function(semantic, scoring)
     ):
         return None  # several metrics (or unknown): Halving searches score one
     refit = keywords.get("refit")
@@ -746,6 +751,37 @@ def _drop_alias(ctx: Context, statement: ast.stmt, local: str) -> list[Edit]:
     if "#" in text[previous:start]:
         return []
     return [Edit(previous, end, "")]
+
+
+def _is_local_function(semantic: SemanticModel, expr: ast.AST) -> bool:
+    """A name bound only to a `def` of this file (a scorer callable), or to a make_scorer call."""
+    if not isinstance(expr, ast.Name):
+        return False
+    found = semantic.lookup(expr.id, expr)
+    if found is None or found[1] != "local":
+        return False
+    values = found[0].bindings[expr.id]
+    return bool(values) and all(
+        isinstance(v, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) or semantic.call_name(v) in _FIXABLE_SCORERS for v in values
+    )
+
+
+def _never_used(semantic: SemanticModel, call: ast.Call) -> bool:
+    """`search = GridSearchCV(...)` whose name is only ever displayed (a bare expression, as in
+    a notebook cell showing the estimator diagram), never fitted, passed on or returned."""
+    parent = semantic.parent(call)
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
+        return False
+    name = parent.targets[0].id
+    scope = semantic.scope_of(parent)
+    for node in semantic.nodes(ast.Name):
+        if node.id != name or not isinstance(node.ctx, ast.Load):
+            continue
+        if semantic.scope_of(node) is not scope and semantic.lookup(name, node) != (scope, "local"):
+            continue
+        if not isinstance(semantic.parent(node), ast.Expr):
+            return False
+    return True
 
 
 def _import_statement(semantic: SemanticModel, root: ast.Name) -> ast.stmt | None:

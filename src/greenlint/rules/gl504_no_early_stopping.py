@@ -420,8 +420,10 @@ class NoEarlyStopping(Rule):
         short = name.rsplit(".", 1)[-1]
         early = settings.get("early_stopping")
         tol = settings.get("tol")
+        advice = f"Use `{short}(early_stopping=True, n_iter_no_change=...)`"
         if name in _SGD and isinstance(tol, ast.Constant) and tol.value is None:
             message = f"`{short}(tol=None)` has no stopping criterion: it runs all {iterations} epochs"
+            advice = f"Give `{short}` a `tol` (the default is 1e-3), or use `early_stopping=True`"
         elif isinstance(early, ast.Constant) and early.value is False:
             message = (
                 f"`{short}(early_stopping=False)` trains until the training loss stalls, up to {iterations} epochs, "
@@ -429,7 +431,7 @@ class NoEarlyStopping(Rule):
             )
         else:
             return
-        ctx.report(call.func, message, Fix(Applicability.DISPLAY_ONLY, f"Use `{short}(early_stopping=True, n_iter_no_change=...)`"))
+        ctx.report(call.func, message, Fix(Applicability.DISPLAY_ONLY, advice))
 
     def _boosting(self, ctx: Context, call: ast.Call) -> None:
         semantic = ctx.semantic
@@ -442,7 +444,7 @@ class NoEarlyStopping(Rule):
         if isinstance(settings.get("warm_start"), ast.Constant) and settings["warm_start"].value is True:
             return  # stages added by hand
         stages = int_value(semantic, settings["n_estimators"]) if "n_estimators" in settings else 100
-        if stages is None or stages < self.settings["min-boosting-stages"] or _reads_stage_path(semantic, call):
+        if stages is None or stages < self.settings["min-boosting-stages"] or _reads_stage_path(semantic, call) or _searched(semantic, call):
             return
         short = ast.unparse(call.func)
         ctx.report(
@@ -707,6 +709,24 @@ def _strategy_word(strategy: ast.AST) -> str:
 def _is_no_strategy(strategy: ast.AST) -> bool:
     word = _strategy_word(strategy)
     return word in ("no", "") if isinstance(strategy, (ast.Constant, ast.Attribute)) else True
+
+
+def _searched(semantic: SemanticModel, call: ast.Call) -> bool:
+    """The estimator goes into a hyper-parameter search (`GridSearchCV`, `HalvingRandomSearchCV`
+    with `resource="n_estimators"`, ...): the search decides how many stages each fit gets."""
+    parent = semantic.parent(call)
+    names = set()
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+        names.add(parent.targets[0].id)
+    for node in semantic.nodes(ast.Call):
+        func = node.func
+        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if not last.endswith("SearchCV") or not node.args:
+            continue
+        first = node.args[0]
+        if first is call or (isinstance(first, ast.Name) and first.id in names):
+            return True
+    return False
 
 
 def _reads_stage_path(semantic: SemanticModel, call: ast.Call) -> bool:
