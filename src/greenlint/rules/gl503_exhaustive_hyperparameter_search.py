@@ -183,6 +183,25 @@ class ExhaustiveHyperparameterSearch(Rule):
             options={"min-fits": 200},
             why="150 fits under a raised threshold",
         ),
+        Valid(
+            """
+            from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold
+
+            cv = RepeatedStratifiedKFold(n_splits=10, n_repeats=10)
+            search = GridSearchCV(model, {"kernel": ["linear", "poly", "rbf", "sigmoid"]}, cv=cv)
+            search.fit(X, y)
+            """,
+            why="4 candidates x 100 folds: repeated cross-validation of a few models, not a search to halve",
+        ),
+        Valid(
+            """
+            from sklearn.model_selection import GridSearchCV
+
+            grid_search = GridSearchCV(pipe, param_grid={"n_estimators": [200, 500], "max_depth": [4, 5, 6, 7, 8]}, n_jobs=1)
+            grid_search  # shows the estimator diagram
+            """,
+            why="built to be displayed, never fitted",
+        ),
     ]
     INVALID = [
         Invalid(
@@ -300,6 +319,41 @@ class ExhaustiveHyperparameterSearch(Rule):
             second = HalvingGridSearchCV(SVR(), {"C": [0.1, 1, 10, 100, 1000], "gamma": [0.1, 1, 10]}, cv=5, return_train_score=False)
             """,
             applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            """
+            from sklearn.mixture import GaussianMixture
+            from sklearn.model_selection import GridSearchCV
+
+
+            def bic_score(estimator, X):
+                return -estimator.bic(X)
+
+
+            grid = {"n_components": range(1, 7), "covariance_type": ["spherical", "tied", "diag", "full"]}
+            search = GridSearchCV(
+                GaussianMixture(), param_grid=grid, scoring=bic_score
+            )
+            search.fit(X)
+            """,
+            fixed="""
+            from sklearn.mixture import GaussianMixture
+            from sklearn.experimental import enable_halving_search_cv  # noqa
+            from sklearn.model_selection import HalvingGridSearchCV
+
+
+            def bic_score(estimator, X):
+                return -estimator.bic(X)
+
+
+            grid = {"n_components": range(1, 7), "covariance_type": ["spherical", "tied", "diag", "full"]}
+            search = HalvingGridSearchCV(
+                GaussianMixture(), param_grid=grid, scoring=bic_score, return_train_score=False
+            )
+            search.fit(X)
+            """,
+            applicability=Applicability.UNSAFE,
+            message="24 candidates x 5 folds = 120 fits",
         ),
         Invalid(
             """
@@ -774,6 +828,7 @@ def _never_used(semantic: SemanticModel, call: ast.Call) -> bool:
         return False
     name = parent.targets[0].id
     scope = semantic.scope_of(parent)
+    shown = False
     for node in semantic.nodes(ast.Name):
         if node.id != name or not isinstance(node.ctx, ast.Load):
             continue
@@ -781,7 +836,8 @@ def _never_used(semantic: SemanticModel, call: ast.Call) -> bool:
             continue
         if not isinstance(semantic.parent(node), ast.Expr):
             return False
-    return True
+        shown = True
+    return shown  # no use at all: another module may import it
 
 
 def _import_statement(semantic: SemanticModel, root: ast.Name) -> ast.stmt | None:

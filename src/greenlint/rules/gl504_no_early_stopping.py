@@ -231,6 +231,27 @@ class NoEarlyStopping(Rule):
         ),
         Valid(
             """
+            from sklearn.ensemble import GradientBoostingRegressor
+            from sklearn.experimental import enable_halving_search_cv  # noqa
+            from sklearn.model_selection import HalvingRandomSearchCV
+
+            gbr = GradientBoostingRegressor(loss="quantile", alpha=0.05)
+            search = HalvingRandomSearchCV(gbr, grid, resource="n_estimators", max_resources=250)
+            """,
+            why="the search decides how many stages each fit gets",
+        ),
+        Valid(
+            """
+            from autokeras import ImageClassifier
+            import keras
+
+            clf = ImageClassifier(max_trials=3)
+            clf.fit(x, y, epochs=100)
+            """,
+            why="AutoKeras adds an EarlyStopping callback itself",
+        ),
+        Valid(
+            """
             import keras
 
             def test_fit():
@@ -351,7 +372,7 @@ class NoEarlyStopping(Rule):
         receiver = call.func.value
         if not is_keras_model(semantic, receiver, allow_names=not torch_file):
             return
-        callbacks = _argument(call, "callbacks", 8)
+        callbacks = _argument(call, "callbacks", 5)  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
         if callbacks is not None and _stops(semantic, callbacks, "keras") is not False:
             return
         validated = any(k.arg in ("validation_data", "validation_split") for k in call.keywords) or len(call.args) > 6
@@ -390,7 +411,9 @@ class NoEarlyStopping(Rule):
         strategy = settings.get("eval_strategy", settings.get("evaluation_strategy"))
         if strategy is None or _is_no_strategy(strategy):
             return
-        callbacks = _argument(call, "callbacks", 7)
+        if len(call.args) > 2:
+            return  # positional arguments past `args` differ between versions: callbacks may be among them
+        callbacks = _argument(call, "callbacks", 99)
         if callbacks is not None and _stops(semantic, callbacks, "hf") is not False:
             return
         if _adds_early_stopping_callback(semantic):
