@@ -133,6 +133,16 @@ class KerasModelInLoop(Rule):
         ),
         Valid(
             """
+            import tensorflow as tf
+
+            compiled = {}
+            for name, fn in metrics.items():
+                compiled[name] = tf.function(fn)
+            """,
+            why="a different function each iteration, each kept and traced once",
+        ),
+        Valid(
+            """
             import torch
 
             for fold in range(5):
@@ -244,7 +254,7 @@ class KerasModelInLoop(Rule):
             if decorator is None:
                 continue
             loop = _statement_loop_around(semantic, definition)
-            if loop is not None:
+            if loop is not None and not _stored(loop, {definition.name}):
                 ctx.report(
                     definition.decorator_list[0],
                     f"`@tf.function` on `{definition.name}` inside the loop at line {loop.lineno} creates a new function "
@@ -276,8 +286,11 @@ class KerasModelInLoop(Rule):
         if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and call in parent.decorator_list:
             return  # `@tf.function(...)` decorators are handled with their definition
         loop = _statement_loop_around(semantic, call)
-        if loop is None or not call.args:
+        if loop is None or not call.args or _kept(semantic, call, loop):
             return
+        wrapped = call.args[0]
+        if not isinstance(wrapped, ast.Lambda) and not semantic.is_loop_invariant(wrapped, loop):
+            return  # a different function each iteration (`for fn in fns: tf.function(fn)`): one trace each
         ctx.report(
             call,
             f"`{ast.unparse(call.func)}(...)` inside the loop at line {loop.lineno} wraps a new function on every iteration; "
@@ -402,6 +415,12 @@ def _kept(semantic: SemanticModel, call: ast.Call, loop: ast.AST) -> bool:
     parent = semantic.parent(call)
     if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr in ("append", "extend", "add", "insert"):
         return True
+    return _stored(loop, names)
+
+
+def _stored(loop: ast.AST, names: set[str]) -> bool:
+    """One of the names is appended to a container, stored in a dict or attribute, returned or
+    yielded inside the loop."""
     for node in ast.walk(loop):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("append", "insert", "add"):
             if any(_holds(a, names) for a in node.args):
