@@ -14,7 +14,10 @@ from greenlint.rules import (
     gl401_host_sync_in_loop,  # noqa: F401
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
+    gl503_exhaustive_hyperparameter_search,  # noqa: F401
+    gl504_no_early_stopping,  # noqa: F401
     gl506_cudnn_autotuner_off,  # noqa: F401
     gl507_eager_only_hot_path,  # noqa: F401
     gl601_oversized_model,  # noqa: F401
+    gl701_keras_model_in_loop,  # noqa: F401
 )
