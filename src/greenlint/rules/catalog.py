@@ -11,4 +11,5 @@ from greenlint.rules import (
     gl401_host_sync_in_loop,  # noqa: F401
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
+    gl505_full_finetune_no_freeze,  # noqa: F401
 )
