@@ -12,4 +12,5 @@ from greenlint.rules import (
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
     gl505_full_finetune_no_freeze,  # noqa: F401
+    gl602_train_from_scratch,  # noqa: F401
 )
