@@ -13,4 +13,5 @@ from greenlint.rules import (
     gl403_module_moved_in_loop,  # noqa: F401
     gl505_full_finetune_no_freeze,  # noqa: F401
     gl602_train_from_scratch,  # noqa: F401
+    gl603_over_parallel_inference,  # noqa: F401
 )
