@@ -201,6 +201,19 @@ class TrainFromScratch(Rule):
             """,
             why="the backbone is pretrained; only the detection heads start random",
         ),
+        Valid(
+            """
+            import torch
+            from torch.utils.data import DataLoader
+            from torchvision.models.segmentation import deeplabv3_resnet50
+
+            model = deeplabv3_resnet50(weights=None, num_classes=5)
+            model.backbone.conv1 = torch.nn.Conv2d(4, 64, kernel_size=7, stride=2, padding=3, bias=False)
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+            loader = DataLoader(multispectral_tiles, batch_size=8)
+            """,
+            why="4-band imagery: the stem is replaced, ImageNet weights fit less well",
+        ),
     ]
     INVALID = [
         Invalid(

@@ -114,6 +114,21 @@ class OverParallelInference(Rule):
         ),
         Valid(
             """
+            import torch
+
+            def build_model(cfg, for_eval):
+                model = UNet(cfg.channels)
+                if for_eval:
+                    model.load_state_dict(torch.load(cfg.weights))
+                    model.eval()
+                if torch.cuda.device_count() > 1:
+                    model = torch.nn.DataParallel(model)
+                return model.cuda()
+            """,
+            why="eval() comes before the wrapping: a builder, likely used for training elsewhere",
+        ),
+        Valid(
+            """
             from transformers import AutoModelForSequenceClassification
 
             model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", device_map="sequential")
