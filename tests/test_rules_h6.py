@@ -90,3 +90,26 @@ def test_gl603_max_params_option():
     )
     assert _codes(code, OverParallelInference) == []
     assert _codes(code, OverParallelInference, {"max-params": 8000}) == ["GL603"]
+
+
+def test_gl505_reads_checkpoint_names_from_constants_and_argparse_defaults():
+    constant = (
+        "import torch\n"
+        "from transformers import AutoModel\n"
+        'MODEL_ID = "bert-base-uncased"\n'
+        "model = AutoModel.from_pretrained(MODEL_ID)\n"
+        "optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)\n"
+    )
+    assert _codes(constant, FullFinetuneNoFreeze) == []  # base size: below min-params
+    argparse_default = (
+        "import argparse\n"
+        "import torch\n"
+        "from transformers import AutoModel\n"
+        "parser = argparse.ArgumentParser()\n"
+        'parser.add_argument("--model-name", default="roberta-large")\n'
+        "args = parser.parse_args()\n"
+        "model = AutoModel.from_pretrained(args.model_name)\n"
+        "optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)\n"
+    )
+    messages = [d.message for d in lint_text(argparse_default, "train.py", [FullFinetuneNoFreeze()]).diagnostics]
+    assert len(messages) == 1 and "`roberta-large`" in messages[0]

@@ -173,7 +173,7 @@ def _model_source(semantic: SemanticModel, call: ast.Call) -> Source | None:
             return None
         family = name.split(".", 1)[0]
         family = family if family in ("transformers", "diffusers", "timm", "sentence_transformers") else "other"
-        label = _string(call.args[0] if call.args else _keyword(call, "pretrained_model_name_or_path"))
+        label = checkpoint_name(semantic, call.args[0] if call.args else _keyword(call, "pretrained_model_name_or_path"))
         if last == "from_config":
             if family != "transformers":
                 return None
@@ -184,10 +184,10 @@ def _model_source(semantic: SemanticModel, call: ast.Call) -> Source | None:
             return Source(call, False, last, None, "transformers", bool(_HF_TASK_HEAD.search(last)))
         return None
     if name.startswith("sentence_transformers.") and last in ("SentenceTransformer", "CrossEncoder"):
-        label = _string(call.args[0] if call.args else _keyword(call, "model_name_or_path"))
+        label = checkpoint_name(semantic, call.args[0] if call.args else _keyword(call, "model_name_or_path"))
         return Source(call, True, label or last, checkpoint_params(label), "sentence_transformers", True) if label else None
     if name in _TIMM_FACTORIES:
-        label = _string(call.args[0] if call.args else _keyword(call, "model_name"))
+        label = checkpoint_name(semantic, call.args[0] if call.args else _keyword(call, "model_name"))
         if label is None:
             return None
         flag = _keyword(call, "pretrained")
@@ -200,7 +200,7 @@ def _model_source(semantic: SemanticModel, call: ast.Call) -> Source | None:
             return Source(call, False, label, checkpoint_params(label), "timm", True)
         return None
     if name.startswith("torchvision.models.") and last[:1].islower() and last not in _TORCHVISION_HELPERS:
-        label = _string(call.args[0]) if last == "get_model" and call.args else last
+        label = checkpoint_name(semantic, call.args[0]) if last == "get_model" and call.args else last
         if label is None:
             return None
         weights = _keyword(call, "weights")
@@ -221,6 +221,47 @@ def _model_source(semantic: SemanticModel, call: ast.Call) -> Source | None:
         if weights is None or _constant(weights, "imagenet"):
             return Source(call, True, last, checkpoint_params(last), "keras", True)
     return None
+
+
+def checkpoint_name(semantic: SemanticModel, node: ast.AST | None) -> str | None:
+    """The checkpoint or architecture name an argument holds, when the code shows it: a string
+    literal, a name bound only to one string literal (`MODEL_ID = "roberta-large"`), or
+    `args.X` whose argparse option `--X` has a string default."""
+    text = _string(node)
+    if text is not None or node is None:
+        return text
+    if isinstance(node, ast.Name):
+        found = semantic.lookup(node.id, node)
+        if found is None or found[1] != "local":
+            return None
+        values = {_string(v) for v in found[0].bindings[node.id]}
+        return values.pop() if len(values) == 1 else None
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return _argparse_default(semantic, node.attr)
+    return None
+
+
+def _argparse_default(semantic: SemanticModel, dest: str) -> str | None:
+    """The string default of `parser.add_argument("--dest", default="...")` (dashes or
+    underscores), when exactly one such option exists in the file."""
+    cache = semantic.rule_cache.setdefault("GL505.argparse", {})
+    if not cache:
+        defaults: dict[str, set] = {}
+        for call in semantic.nodes(ast.Call):
+            if not (isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument"):
+                continue
+            flags = [_string(a) for a in call.args]
+            explicit = _string(_keyword(call, "dest"))
+            names = {explicit} if explicit else {f.lstrip("-").replace("-", "_") for f in flags if f and f.startswith("--")}
+            default = _keyword(call, "default")
+            for name in names:
+                defaults.setdefault(name, set()).add(_string(default) if default is not None else None)
+        cache.update(defaults)
+        cache["__built__"] = {None}
+    values = cache.get(dest)
+    if not values or len(values) != 1:
+        return None
+    return next(iter(values))
 
 
 def _weights_value(node: ast.AST) -> bool:
@@ -244,7 +285,7 @@ def _local_from_pretrained(semantic: SemanticModel, call: ast.Call) -> Source | 
     values = found[0].bindings[func.value.id]
     if len(values) != 1 or not isinstance(values[0], ast.ClassDef) or not semantic.is_module_class(values[0]):
         return None
-    label = _string(call.args[0]) if call.args else None
+    label = checkpoint_name(semantic, call.args[0]) if call.args else None
     return Source(call, True, label or f"{func.value.id}.from_pretrained", checkpoint_params(label), "local", False)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Fix
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Option, Rule, Valid, register
-from greenlint.rules.gl505_full_finetune_no_freeze import checkpoint_params, describe_size, file_trains, peel
+from greenlint.rules.gl505_full_finetune_no_freeze import checkpoint_name, checkpoint_params, describe_size, file_trains, peel
 from greenlint.semantic import SemanticModel, forward_target
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ class OverParallelInference(Rule):
             label = next((k.value for k in call.keywords if k.arg == "model"), call.args[1] if len(call.args) > 1 else None)
         else:
             return
-        checkpoint = label.value if isinstance(label, ast.Constant) and isinstance(label.value, str) else None
+        checkpoint = checkpoint_name(ctx.semantic, label)
         size = checkpoint_params(checkpoint)
         if size is None or size > self.settings["max-params"]:
             return
@@ -273,7 +273,7 @@ class OverParallelInference(Rule):
             if not (isinstance(value, ast.Constant) and isinstance(value.value, int) and value.value > 1):
                 continue
             label = next((k.value for k in call.keywords if k.arg == "model"), call.args[0] if call.args else None)
-            checkpoint = label.value if isinstance(label, ast.Constant) and isinstance(label.value, str) else None
+            checkpoint = checkpoint_name(ctx.semantic, label)
             size = checkpoint_params(checkpoint)
             if size is None or size > self.settings["max-params"]:
                 return
