@@ -214,6 +214,33 @@ class TrainFromScratch(Rule):
             """,
             why="4-band imagery: the stem is replaced, ImageNet weights fit less well",
         ),
+        Valid(
+            """
+            import timm
+            import torch
+            from torch.utils.data import DataLoader
+
+            try:
+                model = timm.create_model("convnext_tiny", pretrained=args.pretrained, num_classes=10)
+            except Exception:
+                model = timm.create_model("convnext_tiny", pretrained=False, num_classes=10)
+            optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+            loader = DataLoader(train_set, batch_size=64)
+            """,
+            why="random weights only as a fallback of a run-time choice",
+        ),
+        Valid(
+            """
+            import torch
+            import torchvision
+            from torch.utils.data import DataLoader
+
+            model = torchvision.models.resnet50(weights=None, num_classes=1000)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+            loader = DataLoader(torchvision.datasets.ImageFolder("imagenet/train"), batch_size=256)
+            """,
+            why="ImageNet-1k from scratch: this is how pretrained weights are made",
+        ),
     ]
     INVALID = [
         Invalid(
@@ -311,6 +338,8 @@ class TrainFromScratch(Rule):
                 label = _standard_config(semantic, source.call)
                 if label is None:
                     continue
+            if _fallback_or_alternative(semantic, source) or _pretraining_scale(semantic, source):
+                continue
             trainer = _trained_by(semantic, source, items, fits)
             if trainer is None or _weights_loaded(semantic, source):
                 continue
@@ -374,6 +403,53 @@ def _studies_initialisation(semantic: SemanticModel) -> bool:
         if attr == "apply" and call.args and _INIT_NAME.search(ast.unparse(call.args[0])):
             return True
     return False
+
+
+# Class counts of the data sets pretrained weights come from: ImageNet-1k, ImageNet-21k (full and
+# processed), COCO detection. Training on them from scratch is producing pretrained weights.
+_PRETRAINING_CLASSES = frozenset({1000, 21843, 11821, 91})
+
+
+def _pretraining_scale(semantic: SemanticModel, source: Source) -> bool:
+    """`num_classes=1000` (`classes=1000` in Keras) or an ImageNet data set in the file: the job
+    reproduces the pretraining itself."""
+    for keyword in source.call.keywords:
+        if keyword.arg in ("num_classes", "classes", "num_labels"):
+            value = keyword.value
+            if isinstance(value, ast.Constant) and value.value in _PRETRAINING_CLASSES:
+                return True
+    for call in semantic.nodes(ast.Call):
+        name = semantic.call_name(call) or ""
+        if "imagenet" in name.rsplit(".", 1)[-1].lower() and name.startswith(("torchvision.datasets.", "timm.data.")):
+            return True
+    return False
+
+
+def _fallback_or_alternative(semantic: SemanticModel, source: Source) -> bool:
+    """Random weights as a fallback (`except` branch), or as one alternative of a run-time choice:
+    the same variable is elsewhere assigned a model whose weights are not known to be random
+    (`timm.create_model(name, pretrained=args.pretrained)`)."""
+    if any(isinstance(a, ast.ExceptHandler) for a in semantic.ancestors(source.call)):
+        return True
+    stmt = semantic.enclosing_statement(source.call)
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+    for target in targets:
+        if not isinstance(target, (ast.Name, ast.Attribute)):
+            continue
+        for value in values_of(semantic, target) or []:
+            root = peel(value)
+            if root is source.call or not isinstance(root, ast.Call):
+                continue
+            other = model_source(semantic, root)
+            if other is None and _is_model_factory(semantic, root):
+                return True
+    return False
+
+
+def _is_model_factory(semantic: SemanticModel, call: ast.Call) -> bool:
+    name = semantic.call_name(call) or ""
+    last = name.rsplit(".", 1)[-1]
+    return name.startswith(("torchvision.models.", "timm.")) or last in ("from_pretrained", "from_config", "create_model")
 
 
 _CHANNEL_KEYWORDS = ("in_chans", "in_channels", "num_channels", "input_channels")
