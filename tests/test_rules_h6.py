@@ -113,3 +113,15 @@ def test_gl505_reads_checkpoint_names_from_constants_and_argparse_defaults():
     )
     messages = [d.message for d in lint_text(argparse_default, "train.py", [FullFinetuneNoFreeze()]).diagnostics]
     assert len(messages) == 1 and "`roberta-large`" in messages[0]
+
+
+def test_gl505_local_trainer_subclass():
+    code = (
+        "from transformers import AutoModelForSequenceClassification, Trainer\n"
+        "class WeightedTrainer(Trainer):\n"
+        "    def compute_loss(self, model, inputs, return_outputs=False):\n"
+        "        return model(**inputs).loss\n"
+        'model = AutoModelForSequenceClassification.from_pretrained("microsoft/deberta-v3-large")\n'
+        "trainer = WeightedTrainer(model=model, train_dataset=train_ds)\n"
+    )
+    assert _codes(code, FullFinetuneNoFreeze) == ["GL505"]

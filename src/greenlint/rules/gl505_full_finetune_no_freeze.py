@@ -464,7 +464,7 @@ def trainings(semantic: SemanticModel) -> list[Training]:
     found: list[Training] = []
     for call in semantic.nodes(ast.Call):
         name = semantic.call_name(call) or ""
-        if _TRAINERS.match(name):
+        if _TRAINERS.match(name) or _local_trainer(semantic, call.func):
             model = _keyword(call, "model") or (call.args[0] if call.args else None)
             if model is not None and not isinstance(model, ast.Starred):
                 # A trainer with its own optimizers may train a subset.
@@ -485,6 +485,12 @@ def trainings(semantic: SemanticModel) -> list[Training]:
             found.append(Training(call, holder, every))
     cache["trainings"] = found
     return found
+
+
+def _local_trainer(semantic: SemanticModel, func: ast.AST) -> bool:
+    """`CustomTrainer(...)` for a class in this file that subclasses a Hugging Face/TRL trainer."""
+    cls = _local_class(semantic, func)
+    return cls is not None and any(_TRAINERS.match(semantic.qualified_name(base) or "") for base in cls.bases)
 
 
 def parameter_holders(semantic: SemanticModel, params: ast.AST, depth: int = 0) -> list[tuple[ast.AST, bool]]:
