@@ -16,8 +16,11 @@ from greenlint.rules import (
     gl403_module_moved_in_loop,  # noqa: F401
     gl503_exhaustive_hyperparameter_search,  # noqa: F401
     gl504_no_early_stopping,  # noqa: F401
+    gl505_full_finetune_no_freeze,  # noqa: F401
     gl506_cudnn_autotuner_off,  # noqa: F401
     gl507_eager_only_hot_path,  # noqa: F401
     gl601_oversized_model,  # noqa: F401
+    gl602_train_from_scratch,  # noqa: F401
+    gl603_over_parallel_inference,  # noqa: F401
     gl701_keras_model_in_loop,  # noqa: F401
 )
