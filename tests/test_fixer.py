@@ -329,7 +329,7 @@ def test_non_converging_fix_through_the_cli_leaves_the_file(tmp_path, monkeypatc
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert path.read_text() == SOURCE
     assert result.stderr == f"error: f.py: fixes did not converge after {MAX_ITERATIONS} passes; file left unchanged\n"
-    assert result.stdout.startswith("f.py:2:9: GLX01 [*] name aaa\n")
+    assert result.stdout.startswith("f.py:2:9: GLX01 [*] name aaa (impact: low)\n")
     assert result.exit_code == 2
 
 
