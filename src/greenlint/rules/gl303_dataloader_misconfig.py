@@ -738,14 +738,14 @@ def _add_keyword(ctx: Context, call: ast.Call, keyword: str, value: str) -> list
         separator = separator.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
     else:
         separator = cst.SimpleWhitespace(" ")
-    if isinstance(closing, cst.ParenthesizedWhitespace):
-        if not multiline:
-            raise FixUnavailable("the closing parenthesis is on its own line but the arguments are not")
+    if isinstance(closing, cst.ParenthesizedWhitespace) and multiline:
         # The last argument keeps its comment and the lines after it; the new one takes the
         # closing parenthesis's indentation.
         after_last = closing.with_changes(indent=separator.indent, last_line=separator.last_line)
         closing = cst.ParenthesizedWhitespace(indent=closing.indent, last_line=closing.last_line)
     else:
+        # Arguments on one line (the closing parenthesis maybe on the next): `, keyword=value`
+        # goes right after the last one, before any comment that followed it.
         after_last = separator
     comma = last.comma if trailing else cst.Comma()
     args[-1] = last.with_changes(comma=comma.with_changes(whitespace_after=after_last), whitespace_after_arg=cst.SimpleWhitespace(""))
