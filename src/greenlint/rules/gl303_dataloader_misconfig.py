@@ -121,6 +121,18 @@ class DataloaderMisconfig(Rule):
         Valid(
             """
             import torch
+            from torch.utils.data import DataLoader, default_collate
+
+            def to_gpu(batch):
+                return default_collate(batch).to("cuda")
+
+            loader = DataLoader(dataset, batch_size=32, collate_fn=to_gpu)
+            """,
+            why="the collate function already moves batches to the GPU: pinning them would raise",
+        ),
+        Valid(
+            """
+            import torch
             from torch.utils.data import DataLoader, TensorDataset
 
             data = TensorDataset(torch.randn(1000, 8), torch.randn(1000))
@@ -429,7 +441,7 @@ class DataloaderMisconfig(Rule):
             if arguments is None:
                 continue
             dataset = arguments.get("dataset")
-            if dataset is None or _on_device(semantic, dataset):
+            if dataset is None or _on_device(semantic, dataset) or _collates_on_device(semantic, arguments.get("collate_fn")):
                 continue
             self._pin_memory(ctx, call, arguments)
             workers = arguments.get("num_workers")
@@ -545,6 +557,20 @@ def _on_device(semantic: SemanticModel, dataset: ast.AST) -> bool:
         cls = _local_class(semantic, expr)
         if cls is not None and _moves_to_device(cls):
             return True
+    return False
+
+
+def _collates_on_device(semantic: SemanticModel, collate: ast.AST | None) -> bool:
+    """A `collate_fn` that moves batches to a device itself (a lambda, `partial(..., device=)`,
+    or a def in this file): its batches come out as device tensors, which cannot be pinned."""
+    if collate is None:
+        return False
+    if _moves_to_device(collate):
+        return True
+    if isinstance(collate, ast.Name):
+        found = semantic.lookup(collate.id, collate)
+        if found is not None and found[1] == "local":
+            return any(value is not None and _moves_to_device(value) for value in found[0].bindings[collate.id])
     return False
 
 
