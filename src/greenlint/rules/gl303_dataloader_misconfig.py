@@ -8,7 +8,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable, minimal_edit
-from greenlint.loading import function_references, parameters
+from greenlint.loading import _called_def, function_references, parameters
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
 from greenlint.semantic import FUNCTION_NODES, SemanticModel
 
@@ -698,8 +698,6 @@ def _outer_loop(semantic: SemanticModel, loop: ast.AST) -> ast.AST | None:
 def _callee_iterates_in_loop(semantic: SemanticModel, site: ast.Call, use: ast.AST) -> str | None:
     """`train(model, loader, epochs)` where the local `train` loops over its loader parameter
     inside another loop."""
-    from greenlint.loading import _called_def  # the def a callee names, shared with GL103/GL301
-
     function = _called_def(semantic, site.func)
     if function is None or not isinstance(function, FUNCTION_NODES[:2]):
         return None

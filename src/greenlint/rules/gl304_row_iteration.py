@@ -542,7 +542,7 @@ class _Kinds:
             inner = self._of(expr.value, depth + 1)
             index = expr.slice
             if inner == FRAME:
-                if isinstance(index, ast.List) or isinstance(index, (ast.Compare, ast.BoolOp)):
+                if isinstance(index, (ast.List, ast.Compare, ast.BoolOp)):
                     return FRAME
                 if isinstance(index, ast.Constant) and isinstance(index.value, str):
                     return SERIES
@@ -792,9 +792,9 @@ class _Body:
         for stmt in body:
             reduced = _reduction_target(stmt)
             for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in assigned and node.id not in done:
-                    if node is not reduced:
-                        return False
+                carried = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in assigned and node.id not in done
+                if carried and node is not reduced:
+                    return False
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 done.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
