@@ -11,6 +11,8 @@ from greenlint.rules import (
     gl204_fp32_cpu_serving,  # noqa: F401
     gl301_loop_invariant_load,  # noqa: F401
     gl302_dataloader_iterator_per_step,  # noqa: F401
+    gl303_dataloader_misconfig,  # noqa: F401
+    gl304_row_iteration,  # noqa: F401
     gl401_host_sync_in_loop,  # noqa: F401
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
