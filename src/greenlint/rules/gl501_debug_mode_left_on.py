@@ -221,6 +221,14 @@ class DebugModeLeftOn(Rule):
         ),
         Valid(
             """
+            from pytorch_lightning import Trainer
+
+            Trainer(fast_dev_run=True, detect_anomaly=True, profiler="advanced").fit(model)
+            """,
+            why="a fast_dev_run is a debugging run",
+        ),
+        Valid(
+            """
             import tensorflow as tf
 
             tf.config.run_functions_eagerly(False)
@@ -498,11 +506,13 @@ class DebugModeLeftOn(Rule):
                 self._context(ctx, call, "anomaly")
             elif name in _SCHEDULED_PROFILERS:
                 schedule = _argument(call, None, "schedule")
-                if schedule is None or (isinstance(schedule, ast.Constant) and schedule.value is None):
+                unknown = any(k.arg is None for k in call.keywords)  # `**options` may hold a schedule
+                if not unknown and (schedule is None or (isinstance(schedule, ast.Constant) and schedule.value is None)):
                     self._context(ctx, call, "profiler")
             elif name in _LEGACY_PROFILERS:
                 enabled = _argument(call, 0, "enabled")
-                if enabled is None or _literal_true(enabled):
+                unknown = any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args)
+                if not unknown and (enabled is None or _literal_true(enabled)):
                     self._context(ctx, call, "profiler")
             elif name in _GRADCHECKS:
                 self._gradcheck(ctx, call, name)
@@ -586,7 +596,7 @@ class DebugModeLeftOn(Rule):
     # ------------------------------------------------------------------ Lightning
     def _lightning(self, ctx: Context, call: ast.Call) -> None:
         semantic = ctx.semantic
-        if _silenced(semantic, call):
+        if _silenced(semantic, call) or _debug_run(call):
             return
         for keyword in call.keywords:
             if keyword.arg == "detect_anomaly" and _literal_true(keyword.value):
@@ -615,6 +625,15 @@ def _argument(call: ast.Call, position: int | None, *names: str) -> ast.AST | No
     if position is not None and len(call.args) > position and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
         return call.args[position]
     return None
+
+
+def _debug_run(call: ast.Call) -> bool:
+    """`Trainer(fast_dev_run=...)`: a debugging run of a few batches, where debug options belong."""
+    for keyword in call.keywords:
+        if keyword.arg == "fast_dev_run":
+            value = keyword.value
+            return not (isinstance(value, ast.Constant) and value.value in (False, 0, None))
+    return False
 
 
 def _literal_true(node: ast.AST | None) -> bool:

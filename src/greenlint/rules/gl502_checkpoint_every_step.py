@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Fix
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
-from greenlint.semantic import FUNCTION_NODES, SemanticModel, step_loops
+from greenlint.semantic import FUNCTION_NODES, SemanticModel, looks_like_optimizer, step_loops
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
@@ -160,6 +160,19 @@ class CheckpointEveryStep(Rule):
         ),
         Valid(
             """
+            import torch
+
+            for episode in range(2000):
+                loss = agent.loss(run_episode(env, agent))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                torch.save(agent.policy.state_dict(), "policy.pt")
+            """,
+            why="once per reinforcement-learning episode, as per epoch",
+        ),
+        Valid(
+            """
             import lightning as L
 
             class Model(L.LightningModule):
@@ -272,6 +285,20 @@ class CheckpointEveryStep(Rule):
             """,
             applicability=Applicability.DISPLAY_ONLY,
             message="save_checkpoint",
+        ),
+        Invalid(
+            """
+            import torch
+
+            for i, batch in enumerate(train_loader):
+                loss = model(**batch).loss / accumulation
+                loss.backward()
+                if (i + 1) % accumulation == 0:
+                    optimizer.step()
+                    optimizer.zero_grad()
+                    model.save_pretrained("checkpoint/")
+            """,
+            applicability=Applicability.DISPLAY_ONLY,
         ),
     ]
 
@@ -444,11 +471,15 @@ def _per_step(semantic: SemanticModel, call: ast.Call, loops: dict[ast.AST, str]
     return None if _guarded(semantic, call, function) else kind
 
 
+_EPOCH_WORDS = re.compile(r"epoch|episode|(^|_)(ep|eps|round|rounds|generation|gen)(_|$|\d)", re.IGNORECASE)
+
+
 def _epoch_loop(loop: ast.AST) -> bool:
-    """`for epoch in range(...)`: an iteration is an epoch, even when it is one full-batch step."""
+    """`for epoch in range(...)`, `for episode in ...`: an iteration is an epoch, an episode or a
+    round, which the author means to checkpoint, even when it holds a single update."""
     if not isinstance(loop, (ast.For, ast.AsyncFor)):
         return False
-    return any(isinstance(n, ast.Name) and "epoch" in n.id.lower() for n in ast.walk(loop.target))
+    return any(isinstance(n, ast.Name) and _EPOCH_WORDS.search(n.id) for n in ast.walk(loop.target))
 
 
 def _guarded(semantic: SemanticModel, call: ast.Call, top: ast.AST) -> bool:
@@ -459,12 +490,22 @@ def _guarded(semantic: SemanticModel, call: ast.Call, top: ast.AST) -> bool:
         if ancestor is top:
             return False
         if isinstance(ancestor, ast.If) and child is not ancestor.test and not _rank_only(ancestor.test):
-            return True
+            if not _steps_optimizer(ancestor.body if any(child is s for s in ancestor.body) else ancestor.orelse):
+                return True  # a gradient-accumulation boundary that also steps the optimizer is no interval
         if isinstance(ancestor, (ast.IfExp, ast.BoolOp, ast.Match, ast.ExceptHandler)):
             return True
         if isinstance(ancestor, FUNCTION_NODES) and ancestor is not top:
             return True  # a callback defined in the loop
         child = ancestor
+    return False
+
+
+def _steps_optimizer(block: list[ast.stmt]) -> bool:
+    """The branch runs `optimizer.step()` (or `scaler.step(optimizer)`) itself."""
+    for statement in block:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "step" and looks_like_optimizer(node.func.value):
+                return True
     return False
 
 
