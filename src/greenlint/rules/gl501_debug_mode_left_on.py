@@ -12,7 +12,13 @@ import libcst as cst
 
 from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable, minimal_edit
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
-from greenlint.semantic import FUNCTION_NODES, SemanticModel, looks_like_optimizer, step_loop_around, step_loops
+from greenlint.semantic import (
+    FUNCTION_NODES,
+    SemanticModel,
+    looks_like_optimizer,
+    step_loop_around,
+    step_loops,
+)
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
@@ -675,8 +681,6 @@ def _guarded(semantic: SemanticModel, node: ast.AST) -> bool:
             return True
         if isinstance(ancestor, (ast.IfExp, ast.BoolOp, ast.Match, ast.ExceptHandler)):
             return True
-        if isinstance(ancestor, ast.While) and child is not ancestor.test and not (isinstance(ancestor.test, ast.Constant) and ancestor.test.value):
-            pass  # a loop is not a guard
         child = ancestor
     return False
 

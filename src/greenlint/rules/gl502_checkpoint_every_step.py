@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Fix
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
-from greenlint.semantic import FUNCTION_NODES, SemanticModel, looks_like_optimizer, step_loops
+from greenlint.semantic import (
+    FUNCTION_NODES,
+    SemanticModel,
+    looks_like_optimizer,
+    step_loops,
+)
 
 if TYPE_CHECKING:
     from greenlint.engine import Context
@@ -489,9 +494,14 @@ def _guarded(semantic: SemanticModel, call: ast.Call, top: ast.AST) -> bool:
     for ancestor in semantic.ancestors(call):
         if ancestor is top:
             return False
-        if isinstance(ancestor, ast.If) and child is not ancestor.test and not _rank_only(ancestor.test):
-            if not _steps_optimizer(ancestor.body if any(child is s for s in ancestor.body) else ancestor.orelse):
-                return True  # a gradient-accumulation boundary that also steps the optimizer is no interval
+        if (
+            isinstance(ancestor, ast.If)
+            and child is not ancestor.test
+            and not _rank_only(ancestor.test)
+            # a gradient-accumulation boundary that also steps the optimizer is no interval
+            and not _steps_optimizer(ancestor.body if any(child is s for s in ancestor.body) else ancestor.orelse)
+        ):
+            return True
         if isinstance(ancestor, (ast.IfExp, ast.BoolOp, ast.Match, ast.ExceptHandler)):
             return True
         if isinstance(ancestor, FUNCTION_NODES) and ancestor is not top:
