@@ -16,6 +16,8 @@ from greenlint.rules import (
     gl401_host_sync_in_loop,  # noqa: F401
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
+    gl501_debug_mode_left_on,  # noqa: F401
+    gl502_checkpoint_every_step,  # noqa: F401
     gl503_exhaustive_hyperparameter_search,  # noqa: F401
     gl504_no_early_stopping,  # noqa: F401
     gl505_full_finetune_no_freeze,  # noqa: F401
