@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -252,14 +252,14 @@ def greenlint_rule_count(python: str) -> int:
 
 
 def greenlint_version(python: str) -> str:
-    out = subprocess.run(greenlint_argv(python, "--version"), env=greenlint_env(), capture_output=True, text=True)
+    out = subprocess.run(greenlint_argv(python, "--version"), env=greenlint_env(), capture_output=True, text=True, check=False)
     return out.stdout.strip()
 
 
 def git_head() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"], capture_output=True, text=True)
+        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"], capture_output=True, text=True, check=False)
         return out.stdout.strip() + ("+dirty src" if dirty.stdout.strip() else "")
     except OSError:
         return "?"
