@@ -6,7 +6,6 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from greenlint import cstfix
 from greenlint.diagnostics import Applicability, Edit, Fix
 from greenlint.fixes import insert_line_above, spell
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Option, Rule, Valid, register
@@ -528,6 +527,8 @@ class InferenceWithoutNoGrad(Rule):
                 edit = insert_line_above(ctx, target.node, f"@{spelling}()")
             else:
                 first, last = region[0], region[-1]
+                from greenlint import cstfix  # libcst only when a fix is built
+
                 edit = cstfix.wrap_statements(ctx.cst(), ctx.text, first.lineno, last.lineno, [f"{spelling}()"])
             return [*import_edits, edit]
 

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Fix
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Option, Rule, Valid, register
-from greenlint.rules.gl505_full_finetune_no_freeze import checkpoint_name, checkpoint_params, describe_size, file_trains, peel
+from greenlint.rules.gl505_full_finetune_no_freeze import (
+    checkpoint_name,
+    checkpoint_params,
+    describe_size,
+    file_trains,
+    peel,
+)
 from greenlint.semantic import SemanticModel, forward_target
 
 if TYPE_CHECKING:

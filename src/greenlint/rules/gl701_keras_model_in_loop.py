@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Fix
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
-from greenlint.rules.gl504_no_early_stopping import builds_keras_model, is_keras_model_source, keras_name
+from greenlint.rules.gl504_no_early_stopping import (
+    is_keras_model_source,
+    keras_name,
+)
 from greenlint.semantic import SemanticModel
 
 if TYPE_CHECKING:

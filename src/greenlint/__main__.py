@@ -1,0 +1,5 @@
+"""`python -m greenlint` runs the CLI."""
+
+from greenlint.cli import main
+
+main()
