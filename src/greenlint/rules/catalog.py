@@ -11,4 +11,7 @@ from greenlint.rules import (
     gl401_host_sync_in_loop,  # noqa: F401
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
+    gl404_cache_clear_in_step,  # noqa: F401
+    gl405_graph_retention,  # noqa: F401
+    gl508_zero_grad_not_none,  # noqa: F401
 )
