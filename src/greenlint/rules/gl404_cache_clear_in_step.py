@@ -45,6 +45,11 @@ _STEP_HOOKS = frozenset(
         "on_step_end",
     }
 )
+# Functions named as one step of a loop (`train_step`, `eval_batch`, `step_fn`), as the semantic
+# model's step helpers are.
+_STEP_FUNCTION = re.compile(
+    r"^_?(train|training|eval|evaluation|validation|val|test|predict|prediction|inference|infer)_(step|batch)$|^_?step_fn$"
+)
 # Calls that are true on every step or on none: device availability checks.
 _DEVICE_CHECKS = re.compile(r"^torch\.(cuda|mps|xpu|npu|mlu|backends\.mps|accelerator)\.(is_available|is_initialized|is_built)$")
 _DEVICE_WORDS = frozenset({"cuda", "mps", "xpu", "npu", "mlu", "gpu", "cpu"})
@@ -351,6 +356,33 @@ class CacheClearInStep(Rule):
         ),
         Invalid(
             """
+            import torch
+
+            class Agent:
+                def train_step(self, batch):
+                    self.optimizer.zero_grad()
+                    loss = self.loss_fn(self.net(batch.obs), batch.target)
+                    loss.backward()
+                    self.optimizer.step()
+                    torch.cuda.empty_cache()  # keep memory low
+                    return loss.item()
+            """,
+            fixed="""
+            import torch
+
+            class Agent:
+                def train_step(self, batch):
+                    self.optimizer.zero_grad()
+                    loss = self.loss_fn(self.net(batch.obs), batch.target)
+                    loss.backward()
+                    self.optimizer.step()
+                    return loss.item()
+            """,
+            applicability=Applicability.UNSAFE,
+            message="per-step function `train_step`",
+        ),
+        Invalid(
+            """
             import gc
             import torch
 
@@ -409,11 +441,14 @@ class CacheClearInStep(Rule):
                 return None
             return loop, f"{step_loops(semantic)[loop]} loop"
         hook = semantic.enclosing_def(call, through_lambdas=False)
-        if hook is None or hook.name not in _STEP_HOOKS or not isinstance(semantic.parent(hook), ast.ClassDef):
+        if hook is None:
+            return None
+        is_hook = hook.name in _STEP_HOOKS and isinstance(semantic.parent(hook), ast.ClassDef)
+        if not is_hook and not _STEP_FUNCTION.match(hook.name):
             return None
         if not _every_iteration(semantic, call, hook) or semantic.enclosing_loops(call):
             return None
-        return None, f"per-step hook `{hook.name}`"
+        return None, f"per-step {'hook' if is_hook else 'function'} `{hook.name}`"
 
     def _fix(self, ctx: Context, call: ast.Call, loop: ast.AST | None) -> Fix:
         advice = Fix(Applicability.DISPLAY_ONLY, f"Remove `{_short(call)}` from the step, or run it every N steps")
@@ -589,16 +624,16 @@ def _move_after_loop(ctx: Context, unit: ast.stmt, loop: ast.AST) -> list[Edit] 
         end_row = loop.end_lineno
         insert_at = lines.line_starts[end_row] if end_row < len(lines.line_starts) else len(text)
         block = "".join(pasted)
-        if insert_at == len(text) and not text.endswith(("\n", "\r")):
-            block = newline + block.rstrip("\r\n")
+        at_eof = insert_at == len(text) and not text.endswith(("\n", "\r"))
         # The cut ends where the insertion starts when the group closes the loop: merge them.
-        merged = False
-        for i, edit in enumerate(edits):
-            if edit.end == insert_at:
-                edits[i] = Edit(edit.start, edit.end, block)
-                merged = True
-                break
-        if not merged:
+        merged = next((i for i, edit in enumerate(edits) if edit.end == insert_at), None)
+        if merged is not None:
+            if at_eof:
+                block = block.rstrip("\r\n")  # the file kept no final newline
+            edits[merged] = Edit(edits[merged].start, insert_at, block)
+        else:
+            if at_eof:
+                block = newline + block.rstrip("\r\n")
             edits.append(Edit(insert_at, insert_at, block))
     return edits
 

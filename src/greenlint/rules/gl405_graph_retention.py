@@ -197,6 +197,29 @@ class GraphRetention(Rule):
             """,
             why="two backward calls in the scope: the second may go through the same graph",
         ),
+        Valid(
+            """
+            import torch
+            from torch import nn
+
+            class Tagger(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.lstm = nn.LSTM(8, 16)
+                    self.hidden = None
+
+                def forward(self, x):
+                    out, self.hidden = self.lstm(x, self.hidden)
+                    return out
+
+            model = Tagger()
+            for x, y in batches:
+                loss = criterion(model(x), y)
+                loss.backward(retain_graph=True)
+                optimizer.step()
+            """,
+            why="the model keeps its hidden state on self between steps: the next backward goes through this graph",
+        ),
     ]
     INVALID = [
         Invalid(
@@ -300,6 +323,55 @@ class GraphRetention(Rule):
                     loss = self.loss_fn(self.net(x), y)
                     self.manual_backward(loss)
                     opt.step()
+            """,
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            """
+            import torch
+            from torch import nn
+
+            class Tagger(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.lstm = nn.LSTM(8, 16)
+
+                def reset(self):
+                    self.hidden = None
+
+                def forward(self, x):
+                    out, self.hidden = self.lstm(x, self.hidden)
+                    return out
+
+            model = Tagger()
+            for x, y in batches:
+                model.reset()
+                loss = criterion(model(x), y)
+                loss.backward(retain_graph=True)
+                optimizer.step()
+            """,
+            fixed="""
+            import torch
+            from torch import nn
+
+            class Tagger(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.lstm = nn.LSTM(8, 16)
+
+                def reset(self):
+                    self.hidden = None
+
+                def forward(self, x):
+                    out, self.hidden = self.lstm(x, self.hidden)
+                    return out
+
+            model = Tagger()
+            for x, y in batches:
+                model.reset()
+                loss = criterion(model(x), y)
+                loss.backward()
+                optimizer.step()
             """,
             applicability=Applicability.UNSAFE,
         ),
@@ -538,8 +610,10 @@ def _built_in_region(semantic: SemanticModel, anchor: ast.AST, roots: list[ast.A
         if budget < 0:
             return False
         expr = pending.pop()
-        data, external = _data_names(semantic, expr)
+        data, external, callees = _data_names(semantic, expr)
         if external:
+            return False
+        if any(_stateful_not_reset(semantic, callee, region) for callee in callees):
             return False
         for name in data:
             if name in seen:
@@ -557,11 +631,12 @@ def _built_in_region(semantic: SemanticModel, anchor: ast.AST, roots: list[ast.A
     return True
 
 
-def _data_names(semantic: SemanticModel, expr: ast.AST) -> tuple[set[str], bool]:
-    """Names an expression reads as data (not as a callee, a model, a device), and whether it
-    reads data from `self`/`cls`."""
+def _data_names(semantic: SemanticModel, expr: ast.AST) -> tuple[set[str], bool, list[ast.AST]]:
+    """Names an expression reads as data (not as a callee, a model, a device), whether it
+    reads data from `self`/`cls`, and the models it calls."""
     names: set[str] = set()
     external = False
+    callees: list[ast.AST] = []
 
     def visit(node: ast.AST) -> None:
         nonlocal external
@@ -580,11 +655,18 @@ def _data_names(semantic: SemanticModel, expr: ast.AST) -> tuple[set[str], bool]
             func = node.func
             if isinstance(func, ast.Attribute):
                 receiver = func.value
-                if semantic.qualified_name(func) is None and not _is_callee_object(semantic, receiver):
-                    visit(receiver)
+                if semantic.qualified_name(func) is None:
+                    if not _is_callee_object(semantic, receiver):
+                        visit(receiver)
+                    elif func.attr == "forward":
+                        callees.append(receiver)
+                    elif isinstance(receiver, ast.Name) and receiver.id in ("self", "cls"):
+                        callees.append(func)
                 if func.attr in _MOVES:
                     return  # `x.to(device)`: the arguments are devices and dtypes
-            elif not isinstance(func, ast.Name):
+            elif isinstance(func, ast.Name):
+                callees.append(func)
+            else:
                 visit(func)
             for arg in node.args:
                 visit(arg)
@@ -601,7 +683,77 @@ def _data_names(semantic: SemanticModel, expr: ast.AST) -> tuple[set[str], bool]
             visit(child)
 
     visit(expr)
-    return names, external
+    return names, external, callees
+
+
+# Methods that do not reset a model's internal state.
+_NOT_RESETS = frozenset(
+    "forward __call__ train eval to cuda cpu half float parameters named_parameters modules children state_dict zero_grad requires_grad_".split()
+)
+
+
+def _stateful_not_reset(semantic: SemanticModel, callee: ast.AST, region: ast.AST) -> bool:
+    """The called model's class (defined in this file) keeps state on `self` between calls
+    (a recurrent hidden state stored on the module), and the loop neither resets it (a call of
+    another method, `model.reset()`) nor assigns it (`model.hidden = ...`): the next step may
+    backpropagate through this step's graph."""
+    cls = _local_class_of(semantic, callee)
+    if cls is None or not _keeps_state(semantic, cls, frozenset()):
+        return False
+    wanted = ast.unparse(callee)
+    for node in ast.walk(region):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr not in _NOT_RESETS:
+            if ast.unparse(node.func.value) == wanted:
+                return False
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                base = target.value if isinstance(target, ast.Subscript) else target
+                if isinstance(base, ast.Attribute) and ast.unparse(base.value) == wanted:
+                    return False
+    return True
+
+
+def _local_class_of(semantic: SemanticModel, callee: ast.AST) -> ast.ClassDef | None:
+    """The class defined in this file that a model name or `self.X` was built from."""
+    values: list[ast.AST | None] = []
+    if isinstance(callee, ast.Name):
+        found = semantic.lookup(callee.id, callee)
+        if found is None or found[1] != "local":
+            return None
+        values = list(found[0].bindings[callee.id])
+    elif isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name) and callee.value.id == "self":
+        for node in semantic.nodes(ast.Assign):
+            if any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" and t.attr == callee.attr for t in node.targets):
+                values.append(node.value)
+    classes = {c.name: c for c in semantic.nodes(ast.ClassDef)}
+    for value in values:
+        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _MOVES | {"eval", "train", "half", "float"}:
+            value = value.func.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in classes:
+            return classes[value.func.id]
+    return None
+
+
+def _keeps_state(semantic: SemanticModel, cls: ast.ClassDef, seen: frozenset[str]) -> bool:
+    """A method other than `__init__` assigns an attribute of `self` (or an item of one)."""
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or method.name == "__init__":
+            continue
+        for node in ast.walk(method):
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for element in (target.elts if isinstance(target, ast.Tuple) else [target]):
+                        base = element.value if isinstance(element, ast.Subscript) else element
+                        if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id == "self":
+                            return True
+    classes = {c.name: c for c in semantic.nodes(ast.ClassDef)}
+    for base in cls.bases:
+        if isinstance(base, ast.Name) and base.id in classes and base.id not in seen:
+            if _keeps_state(semantic, classes[base.id], seen | {base.id}):
+                return True
+    return False
 
 
 def _is_callee_object(semantic: SemanticModel, receiver: ast.AST) -> bool:

@@ -4,6 +4,7 @@ which writes zeros into every gradient tensor each step instead of dropping the 
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Edit, Fix
@@ -72,6 +73,25 @@ class ZeroGradNotNone(Rule):
                     super().zero_grad(set_to_none=False)
             """,
             why="an optimizer implementing zero_grad itself: deliberate",
+        ),
+        Valid(
+            """
+            import torch
+
+            def train(model, static_x, static_y, batches, optimizer):
+                optimizer.zero_grad(set_to_none=True)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    loss = torch.nn.functional.mse_loss(model(static_x), static_y)
+                    loss.backward()
+                for x, y in batches:
+                    static_x.copy_(x)
+                    static_y.copy_(y)
+                    optimizer.zero_grad(set_to_none=False)
+                    graph.replay()
+                    optimizer.step()
+            """,
+            why="CUDA graphs replay into static gradient buffers, which must be zeroed in place",
         ),
         Valid(
             """
@@ -200,8 +220,10 @@ class ZeroGradNotNone(Rule):
             if flag is None or not (isinstance(flag, ast.Constant) and flag.value is False):
                 continue
             owner = semantic.enclosing_def(call)
-            if owner is not None and owner.name == "zero_grad":
+            if owner is not None and "zero_grad" in owner.name:
                 continue  # an optimizer or wrapper implementing zero_grad itself
+            if _uses_cuda_graphs(semantic):
+                return  # captured graphs need gradients in static buffers, zeroed in place
             receiver = ast.unparse(func.value)
             reader = _unguarded_grad_read(semantic, call)
             if reader is not None:
@@ -225,6 +247,32 @@ class ZeroGradNotNone(Rule):
                     "set them to None (the default since PyTorch 2.0) so backward assigns them instead"
                 )
             ctx.report(call, message, fix)
+
+
+_CUDA_GRAPH_NAMES = ("torch.cuda.graph", "torch.cuda.CUDAGraph", "torch.cuda.make_graphed_callables", "torch.cuda.graphs.")
+_CUDA_GRAPH_WORDS = re.compile(r"(?i)cuda_?graph|reduce-overhead|max-autotune(?!-no-cudagraphs)")
+
+
+def _uses_cuda_graphs(semantic: SemanticModel) -> bool:
+    """The file captures CUDA graphs (`torch.cuda.graph`, `make_graphed_callables`,
+    `torch.compile(mode="reduce-overhead")`, a `cudagraph` name): replayed graphs read and
+    write the same gradient tensors, so `set_to_none=False` is required there."""
+    cache = semantic.rule_cache.setdefault("GL508", {})
+    found = cache.get("cuda_graphs")
+    if found is None:
+        found = False
+        for node in ast.walk(semantic.tree):
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                qualified = semantic.qualified_name(node) or ""
+                text = node.id if isinstance(node, ast.Name) else node.attr
+                if qualified.startswith(_CUDA_GRAPH_NAMES) or _CUDA_GRAPH_WORDS.search(text):
+                    found = True
+                    break
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _CUDA_GRAPH_WORDS.search(node.value):
+                found = True
+                break
+        cache["cuda_graphs"] = found
+    return found
 
 
 def _set_to_none_flag(call: ast.Call) -> ast.AST | None:
