@@ -102,7 +102,7 @@ def test_gl508_silent_under_torch_compile_reduce_overhead():
         import torch
 
         def train(model, loader, optimizer):
-            step = torch.compile(model, mode="reduce-overhead")
+            step = torch.compile(model.cuda(), mode="reduce-overhead")
             for x, y in loader:
                 optimizer.zero_grad(set_to_none=False)
                 step(x).sum().backward()
@@ -110,10 +110,11 @@ def test_gl508_silent_under_torch_compile_reduce_overhead():
         """
     )
     assert _codes(text, "GL508") == []
+    assert _codes(text.replace('mode="reduce-overhead"', 'mode="default"'), "GL508") == ["GL508"]
 
 
 def test_include_tests_option_turns_test_files_on():
-    text = "import torch\n\ndef test_zero(opt):\n    opt.zero_grad(set_to_none=False)\n"
+    text = "import torch\n\ndef test_zero(opt):\n    torch.cuda.synchronize()\n    opt.zero_grad(set_to_none=False)\n"
     assert _codes(text, "GL508", filename="tests/test_opt.py") == []
     rule = _rule("GL508", **{"include-tests": True})
     assert [d.code for d in lint_text(text, "tests/test_opt.py", [rule]).diagnostics] == ["GL508"]
