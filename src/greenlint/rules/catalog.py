@@ -16,6 +16,8 @@ from greenlint.rules import (
     gl401_host_sync_in_loop,  # noqa: F401
     gl402_cpu_tensor_then_moved,  # noqa: F401
     gl403_module_moved_in_loop,  # noqa: F401
+    gl404_cache_clear_in_step,  # noqa: F401
+    gl405_graph_retention,  # noqa: F401
     gl501_debug_mode_left_on,  # noqa: F401
     gl502_checkpoint_every_step,  # noqa: F401
     gl503_exhaustive_hyperparameter_search,  # noqa: F401
@@ -23,6 +25,7 @@ from greenlint.rules import (
     gl505_full_finetune_no_freeze,  # noqa: F401
     gl506_cudnn_autotuner_off,  # noqa: F401
     gl507_eager_only_hot_path,  # noqa: F401
+    gl508_zero_grad_not_none,  # noqa: F401
     gl601_oversized_model,  # noqa: F401
     gl602_train_from_scratch,  # noqa: F401
     gl603_over_parallel_inference,  # noqa: F401
