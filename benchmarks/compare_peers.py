@@ -72,7 +72,6 @@ from _harness import (  # noqa: E402
     print_flush,
 )
 
-
 # A run is killed after this many times --peer-time-limit of wall clock: generous, because on
 # a shared machine wall time can be several times the CPU time.
 WALL_SLACK = 8

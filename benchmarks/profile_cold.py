@@ -23,7 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import DEFAULT_CORPUS, DEFAULT_WORKDIR, REPO, git_head, greenlint_env, machine, print_flush  # noqa: E402
+from _harness import (  # noqa: E402
+    DEFAULT_CORPUS,
+    DEFAULT_WORKDIR,
+    REPO,
+    git_head,
+    greenlint_env,
+    machine,
+    print_flush,
+)
 
 # (label, file suffix, function name): the cumulative time of that function (the largest, when
 # several match). Imports run inside `<module>` frames.

@@ -10,7 +10,12 @@ import textwrap
 import pytest
 
 from greenlint.engine import lint_text
-from greenlint.rules._cuda_loops import LONG_LOOP, cuda_loops, framework_managed, is_long
+from greenlint.rules._cuda_loops import (
+    LONG_LOOP,
+    cuda_loops,
+    framework_managed,
+    is_long,
+)
 from greenlint.rules.base import rule_by_selector
 from greenlint.semantic import SemanticModel
 

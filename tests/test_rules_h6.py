@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from greenlint.engine import lint_text
-from greenlint.rules.gl505_full_finetune_no_freeze import FullFinetuneNoFreeze, checkpoint_size, describe_size
+from greenlint.rules.gl505_full_finetune_no_freeze import (
+    FullFinetuneNoFreeze,
+    checkpoint_size,
+    describe_size,
+)
 from greenlint.rules.gl603_over_parallel_inference import OverParallelInference
 
 
