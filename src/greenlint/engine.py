@@ -64,8 +64,8 @@ class Context:
 
 
 def prefilter(text: str, rules: Sequence[Rule]) -> bool:
-    """True when some rule could fire: the file mentions one of the frameworks a rule keys on."""
-    return any(framework in text for rule in rules for framework in rule.frameworks)
+    """True when some rule could fire on the text (each rule's cheap `could_fire` check)."""
+    return any(rule.could_fire(text) for rule in rules)
 
 
 def parse(text: str, filename: str) -> ast.Module:
@@ -106,6 +106,8 @@ def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bo
     for rule in sorted(rules, key=lambda r: r.runs_last):
         if test_file and rule.settings.get("include-tests") is False:
             continue
+        if use_prefilter and not rule.could_fire(text):
+            continue  # e.g. the Keras rules on a PyTorch file
         ctx.rule = rule
         before = len(ctx.diagnostics)
         try:

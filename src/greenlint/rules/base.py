@@ -90,6 +90,12 @@ class Rule:
         merged.update(options or {})
         self.settings = merged
 
+    @classmethod
+    def could_fire(cls, text: str) -> bool:
+        """The cheap text pre-filter: False only when the rule cannot fire on this text (by
+        default, when it names none of the rule's `frameworks`)."""
+        return any(framework in text for framework in cls.frameworks)
+
     def check(self, ctx: Context) -> None:
         raise NotImplementedError
 
