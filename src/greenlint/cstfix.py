@@ -14,13 +14,13 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from greenlint.diagnostics import Edit, FixUnavailable, minimal_edit
 
 
-def _lf_view(text: str) -> str:
+def lf_view(text: str) -> str:
     """libcst does not round-trip bare-CR newlines: parse an LF view of the same length."""
     return text.replace("\r", "\n") if "\r" in text and "\n" not in text else text
 
 
 def parse_with_positions(text: str):
-    module = cst.parse_module(_lf_view(text))
+    module = cst.parse_module(lf_view(text))
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     return module, positions
 
@@ -78,7 +78,7 @@ def wrap_statements(parsed, text: str, first_line: int, last_line: int, items: S
     new_module = module.visit(transformer)
     if not transformer.done:
         raise FixUnavailable(f"no statements on lines {first_line}-{last_line} to wrap")
-    view = _lf_view(text)
+    view = lf_view(text)
     edit = minimal_edit(view, new_module.code)
     if edit is None:
         raise FixUnavailable("the wrap changed nothing")

@@ -385,7 +385,7 @@ def _reference_index(semantic: SemanticModel) -> dict[ast.AST, list[tuple[ast.AS
     index: dict[ast.AST, list[tuple[ast.AST, str]]] = {}
     gradio = imports_any(semantic, ("gradio",))
     for call in semantic.nodes(ast.Call):
-        target = _called_def(semantic, call.func)
+        target = called_def(semantic, call.func)
         if target is not None:
             index.setdefault(target, []).append((call, "call"))
         func = call.func
@@ -394,7 +394,7 @@ def _reference_index(semantic: SemanticModel) -> dict[ast.AST, list[tuple[ast.AS
         for arg in handed:
             if not isinstance(arg, (ast.Name, ast.Attribute)):
                 continue
-            target = _called_def(semantic, arg)
+            target = called_def(semantic, arg)
             if target is None:
                 continue
             if attr in _PER_ITEM_HIGHER_ORDER:
@@ -415,7 +415,7 @@ def _is_gradio_hook(semantic: SemanticModel, call: ast.Call, attr: str, arg: ast
     return name.startswith("gradio.") or (isinstance(call.func, ast.Attribute) and attr in _GRADIO_EVENTS)
 
 
-def _called_def(semantic: SemanticModel, func: ast.AST) -> ast.AST | None:
+def called_def(semantic: SemanticModel, func: ast.AST) -> ast.AST | None:
     """The def in this file that `func` (a callee or a function handed over) names, if known."""
     if isinstance(func, ast.Name):
         found = semantic.lookup(func.id, func)

@@ -8,7 +8,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable, minimal_edit
-from greenlint.loading import _called_def, function_references, parameters
+from greenlint.loading import called_def, function_references, parameters
 from greenlint.rules.base import INCLUDE_TESTS, Invalid, Rule, Valid, register
 from greenlint.semantic import FUNCTION_NODES, SemanticModel
 
@@ -698,7 +698,7 @@ def _outer_loop(semantic: SemanticModel, loop: ast.AST) -> ast.AST | None:
 def _callee_iterates_in_loop(semantic: SemanticModel, site: ast.Call, use: ast.AST) -> str | None:
     """`train(model, loader, epochs)` where the local `train` loops over its loader parameter
     inside another loop."""
-    function = _called_def(semantic, site.func)
+    function = called_def(semantic, site.func)
     if function is None or not isinstance(function, FUNCTION_NODES[:2]):
         return None
     params = parameters(function)
@@ -739,7 +739,7 @@ def _add_keyword(ctx: Context, call: ast.Call, keyword: str, value: str) -> list
     more line in a one-argument-per-line call, `, keyword=value` on a single line."""
     import libcst as cst
 
-    from greenlint.cstfix import _lf_view
+    from greenlint.cstfix import lf_view
 
     module, positions = ctx.cst()
     target = _cst_call(ctx, call, module, positions)
@@ -782,7 +782,7 @@ def _add_keyword(ctx: Context, call: ast.Call, keyword: str, value: str) -> list
     )
     args.append(new)
     new_module = module.deep_replace(target, target.with_changes(args=args))
-    view = _lf_view(ctx.text)
+    view = lf_view(ctx.text)
     edit = minimal_edit(view, new_module.code)
     if edit is None:
         raise FixUnavailable("nothing to change")

@@ -962,9 +962,11 @@ def _cst_edit(ctx: Context, transformer) -> Edit:
     new_module = module.visit(transformer)
     if not getattr(transformer, "done", False):
         raise FixUnavailable("the statement to change was not found")
+    from greenlint.cstfix import lf_view
+
     text = ctx.text
-    lf_only = "\r" in text and "\n" not in text
-    view = text.replace("\r", "\n") if lf_only else text
+    view = lf_view(text)
+    lf_only = view is not text
     edit = minimal_edit(view, new_module.code)
     if edit is None:
         raise FixUnavailable("nothing to change")
