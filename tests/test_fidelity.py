@@ -10,6 +10,7 @@ survive `--fix` too. New rules are covered as soon as their examples show a fix.
 from __future__ import annotations
 
 import ast
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -66,8 +67,9 @@ def test_bom_and_coding_cookie_survive_on_disk(rule, example, tmp_path, monkeypa
     for name, (before, _) in cases.items():
         (tmp_path / name).write_bytes(before)
     args = ["check", "--fix", "--unsafe-fixes", "--no-cache", "-q", "--exit-zero", "--select", "ALL" if rule.runs_last else rule.code]
-    for key, value in example.options.items():  # options need a config file, not a flag
-        pytest.skip(f"example sets option {key}={value!r}")
+    if example.options:  # options come from a config file; JSON spells these TOML values alike
+        table = "".join(f"{key} = {json.dumps(value)}\n" for key, value in example.options.items())
+        (tmp_path / "pyproject.toml").write_text(f"[tool.greenlint.rules.{rule.code}]\n{table}")
     result = CliRunner().invoke(main, [*args, *cases])
     assert result.exit_code == 0, result.output
     for name, (_, expected) in cases.items():

@@ -702,7 +702,7 @@ class SemanticModel:
     def _self_attribute_is_model(self, expr: ast.Attribute) -> bool:
         """`self.X` is a model when the class assigns it one; with no assignment in sight, when
         it is named like one and is not one of the class's methods."""
-        cls = self._enclosing_class(expr)
+        cls = self.enclosing_class(expr)
         if cls is None:
             return False
         methods, assigned = self._class_members(cls)
@@ -721,18 +721,19 @@ class SemanticModel:
                 self._class_cache[klass] = (set(), defaultdict(list))
             for kind in (ast.FunctionDef, ast.AsyncFunctionDef):
                 for func in self.nodes(kind):
-                    owner = self._enclosing_class(func)
+                    owner = self.enclosing_class(func)
                     if owner is not None:
                         self._class_cache[owner][0].add(func.name)
             for node in self.nodes(ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
-                        owner = self._enclosing_class(node)
+                        owner = self.enclosing_class(node)
                         if owner is not None:
                             self._class_cache[owner][1][target.attr].append(node.value)
         return self._class_cache.get(cls) or (set(), {})
 
-    def _enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
+    def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
+        """The innermost class around the node, if any."""
         return next((a for a in self.ancestors(node) if isinstance(a, ast.ClassDef)), None)
 
 

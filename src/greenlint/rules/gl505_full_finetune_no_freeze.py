@@ -300,10 +300,6 @@ def peel(node: ast.AST) -> ast.AST:
     return node
 
 
-def enclosing_class(semantic: SemanticModel, node: ast.AST) -> ast.ClassDef | None:
-    return next((a for a in semantic.ancestors(node) if isinstance(a, ast.ClassDef)), None)
-
-
 def class_assignments(semantic: SemanticModel, cls: ast.ClassDef) -> dict[str, list[ast.AST]]:
     """What each method of the class assigns to `self.X`."""
     cache = semantic.rule_cache.setdefault("GL505.class_assignments", {})
@@ -314,7 +310,7 @@ def class_assignments(semantic: SemanticModel, cls: ast.ClassDef) -> dict[str, l
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
-                        if enclosing_class(semantic, node) is cls:
+                        if semantic.enclosing_class(node) is cls:
                             found.setdefault(target.attr, []).append(node.value)
         cache[cls] = (cls, found)
     return cache[cls][1]
@@ -329,7 +325,7 @@ def values_of(semantic: SemanticModel, expr: ast.AST) -> list[ast.AST] | None:
         values = [v for v in found[0].bindings[expr.id] if v is not None and not _constant(v, None)]
         return values + _arguments_for(semantic, expr, found[0])
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
-        cls = enclosing_class(semantic, expr)
+        cls = semantic.enclosing_class(expr)
         if cls is None:
             return None
         return [v for v in class_assignments(semantic, cls).get(expr.attr, []) if not _constant(v, None)]
@@ -383,9 +379,9 @@ def sources_in(semantic: SemanticModel, expr: ast.AST, depth: int = 0, seen: fro
     if isinstance(expr, (ast.List, ast.Tuple)):  # `keras.Sequential([base, Dense(10)])`
         return [found for element in expr.elts for found in sources_in(semantic, element, depth + 1, seen)]
     if isinstance(expr, ast.Name) and expr.id == "self":
-        cls = enclosing_class(semantic, expr)
+        cls = semantic.enclosing_class(expr)
         return _class_sources(semantic, cls, depth, seen) if cls is not None else []
-    key = (ast.unparse(expr), id(enclosing_class(semantic, expr)) if isinstance(expr, ast.Attribute) else id(semantic.scope_of(expr)))
+    key = (ast.unparse(expr), id(semantic.enclosing_class(expr)) if isinstance(expr, ast.Attribute) else id(semantic.scope_of(expr)))
     if key in seen:
         return []
     values = values_of(semantic, expr)
