@@ -4,24 +4,68 @@ noisy shared machine better than seconds do.
 
     python benchmarks/engine_speed.py [CORPUS]   # default ~/.cache/greenlint/corpus
                                                  # (scripts/build_corpus.py fills it)
+    python benchmarks/engine_speed.py --by-rule  # where the time goes: parse, model, each rule
 
 It also checks, on the whole corpus, that the cheap text pre-filter never drops a finding.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
-import sys
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
-from greenlint.engine import lint_text
+from greenlint.diagnostics import LineIndex
+from greenlint.engine import Context, lint_text, parse, prefilter
 from greenlint.rules.base import all_rules
 
 
+def by_rule(texts: list[tuple[str, str]], rules: list, repeats: int) -> None:
+    """CPU seconds per phase and per rule (best of `repeats` for each), the engine's steps
+    taken one by one; files the pre-filter skips count only towards `prefilter`."""
+    best: dict[str, float] = {}
+    clock = time.process_time
+    for _ in range(repeats):
+        spent: Counter = Counter()
+        for name, text in texts:
+            started = clock()
+            if not prefilter(text, rules):
+                spent["prefilter"] += clock() - started
+                continue
+            parsed = clock()
+            spent["prefilter"] += parsed - started
+            try:
+                tree = parse(text, name)
+            except (SyntaxError, ValueError):
+                continue
+            modelled = clock()
+            spent["parse"] += modelled - parsed
+            ctx = Context(text, name, tree, LineIndex(text))
+            spent["semantic model"] += clock() - modelled
+            for rule in rules:
+                if rule.could_fire(text):
+                    ctx.rule = rule
+                    began = clock()
+                    rule.check(ctx)
+                    spent[rule.code] += clock() - began
+        for key, seconds in spent.items():
+            best[key] = min(best.get(key, seconds), seconds)
+    total = sum(best.values())
+    print(f"CPU seconds by phase, best of {repeats}: {total:.2f} s in all")
+    for key, seconds in sorted(best.items(), key=lambda item: -item[1]):
+        print(f"{key:>15} {seconds:6.2f} s {100 * seconds / total:5.1f} %")
+
+
 def main() -> None:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path.home() / ".cache/greenlint/corpus")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", nargs="?", type=Path, default=Path.home() / ".cache/greenlint/corpus")
+    parser.add_argument("--by-rule", action="store_true", help="time each phase and rule instead")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    root = args.corpus
     texts = []
     for path in sorted(root.rglob("*.py")):
         try:
@@ -30,6 +74,9 @@ def main() -> None:
             continue
     lines = sum(t.count("\n") for _, t in texts)
     rules = [rule() for rule in all_rules()]
+    if args.by_rule:
+        by_rule(texts, rules, args.repeats)
+        return
 
     def parse_only() -> None:
         with warnings.catch_warnings():
@@ -47,7 +94,7 @@ def main() -> None:
     timings = {}
     for label, job in (("ast.parse", parse_only), ("greenlint", engine)):
         best = float("inf")
-        for _ in range(3):
+        for _ in range(args.repeats):
             started = time.perf_counter()
             job()
             best = min(best, time.perf_counter() - started)

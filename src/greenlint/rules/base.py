@@ -76,6 +76,9 @@ class Rule:
     # Module names one of which must appear in a file's text for the rule to apply: the cheap
     # pre-filter that skips parsing files no enabled rule could fire on.
     frameworks: ClassVar[tuple[str, ...]] = ("torch",)
+    # Words one of which every text the rule fires on contains (a call it keys on, say): a rule
+    # whose words are all absent skips the file. Empty: no such word.
+    requires: ClassVar[tuple[str, ...]] = ()
     # The best fix class the rule can offer (None: never fixes).
     fix_applicability: ClassVar[Applicability | None] = None
     options: ClassVar[dict[str, Option]] = {}
@@ -93,8 +96,10 @@ class Rule:
     @classmethod
     def could_fire(cls, text: str) -> bool:
         """The cheap text pre-filter: False only when the rule cannot fire on this text (by
-        default, when it names none of the rule's `frameworks`)."""
-        return any(framework in text for framework in cls.frameworks)
+        default, when it names none of the rule's `frameworks` or none of its `requires`)."""
+        return any(framework in text for framework in cls.frameworks) and (
+            not cls.requires or any(word in text for word in cls.requires)
+        )
 
     def check(self, ctx: Context) -> None:
         raise NotImplementedError
