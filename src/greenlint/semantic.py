@@ -157,29 +157,35 @@ class SemanticModel:
         by_type = self.by_type
         scope_of = self._scope_of
         binders = _BINDERS
+        child_fields = _CHILD_FIELDS
         while stack:
             node, scope = stack.pop()
             scope_of[node] = scope
-            kind = type(node)
+            kind = node.__class__
             by_type[kind].append(node)
+            fields = child_fields.get(kind)
+            if fields is None:
+                fields = child_fields[kind] = _child_fields(kind)
+            if not fields:
+                continue  # a leaf: Name, Constant, alias, pass ...
             inner = scope
             binder = binders.get(kind)
             if binder is not None:
                 inner = binder(self, node, scope) or scope
-            owner_is_def = kind in _DEF_TYPES
-            for field in node._fields:
+            for field, inner_if_node, inner_if_list in fields:
                 value = getattr(node, field, None)
-                if isinstance(value, AST):
-                    parents[value] = node
-                    # A lambda's body is inside it; its defaults are not.
-                    stack.append((value, inner if kind is not ast.Lambda or field == "body" else scope))
-                elif value.__class__ is list_:
+                if value.__class__ is list_:
+                    # Only a def's or class's body runs in its scope; decorators, defaults,
+                    # bases and annotations run outside.
+                    child_scope = inner if inner_if_list else scope
                     for item in reversed(value):
                         if isinstance(item, AST):
                             parents[item] = node
-                            # Only a def's or class's body runs in its scope; decorators,
-                            # defaults, bases and annotations run outside.
-                            stack.append((item, inner if not owner_is_def or field == "body" else scope))
+                            stack.append((item, child_scope))
+                elif isinstance(value, AST):
+                    parents[value] = node
+                    # A lambda's body is inside it; its defaults are not.
+                    stack.append((value, inner if inner_if_node else scope))
 
     def _bind_scope(self, node: ast.AST, outer: Scope) -> Scope:
         inner = Scope(node, outer)
@@ -892,6 +898,27 @@ def step_loop_around(semantic: SemanticModel, node: ast.AST) -> ast.AST | None:
 
 
 _DEF_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+# Fields that never hold a node worth visiting: identifiers, flags, and the shared singleton
+# nodes for load/store context and operators (the same object everywhere in a tree, so a parent
+# or scope recorded for one would be meaningless).
+_NOT_CHILDREN = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "name", "asname", "module", "level", "kind", "type_comment", "is_async", "conversion", "tag"}
+)
+_NOT_CHILDREN_OF = {ast.Constant: {"value"}, ast.MatchSingleton: {"value"}, ast.Global: {"names"}, ast.Nonlocal: {"names"}, ast.MatchClass: {"kwd_attrs"}, ast.MatchMapping: {"rest"}}
+_CHILD_FIELDS: dict[type, tuple[tuple[str, bool, bool], ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[tuple[str, bool, bool], ...]:
+    """The fields of a node type that can hold child nodes, each with whether a child there
+    is in the scope the node opens: (field, when it holds one node, when it holds a list)."""
+    skip = _NOT_CHILDREN | _NOT_CHILDREN_OF.get(kind, set())
+    return tuple(
+        (field, kind is not ast.Lambda or field == "body", kind not in _DEF_TYPES or field == "body")
+        for field in kind._fields
+        if field not in skip
+    )
+
+
 _BINDERS = {
     ast.FunctionDef: SemanticModel._bind_scope,
     ast.AsyncFunctionDef: SemanticModel._bind_scope,
