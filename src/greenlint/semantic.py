@@ -145,6 +145,7 @@ class SemanticModel:
         self._bound_cache: dict[ast.AST, frozenset[str]] = {}
         self._uses_cuda: bool | None = None
         self._class_cache: dict[ast.ClassDef, tuple[set[str], dict[str, list[ast.AST]]]] = {}
+        self._qualified: dict[ast.AST, str | None] = {}
         self._build()
 
     # ------------------------------------------------------------------ building
@@ -346,6 +347,14 @@ class SemanticModel:
 
     def qualified_name(self, expr: ast.AST) -> str | None:
         """`torch.no_grad` for `T.no_grad` after `import torch as T`; None when unresolvable."""
+        # Memoised: many rules ask it of the same calls.
+        try:
+            return self._qualified[expr]
+        except KeyError:
+            name = self._qualified[expr] = self._resolve_qualified(expr)
+            return name
+
+    def _resolve_qualified(self, expr: ast.AST) -> str | None:
         parts: list[str] = []
         while isinstance(expr, ast.Attribute):
             parts.append(expr.attr)
