@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import bisect
 import enum
+import functools
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,7 +140,15 @@ class LineIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+
+    @functools.cached_property
+    def line_starts(self) -> list[int]:
+        """Offset of each row's first character; built on first use (most files report nothing)."""
+        text = self.text
+        if "\r" in text:
+            return [0] + [m.end() for m in _NEWLINE.finditer(text)]
+        # The common case, without a Python-level step per line.
+        return list(itertools.accumulate(map((1).__add__, map(len, text.split("\n")[:-1])), initial=0))
 
     def row_col(self, offset: int) -> tuple[int, int]:
         """1-based row and 1-based character column of an offset."""

@@ -87,7 +87,9 @@ def syntax_error_diagnostic(error: SyntaxError | ValueError, lines: LineIndex) -
 
 def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bool = True) -> LintResult:
     result = LintResult()
-    if not rules or _SKIP_FILE.search(text) or (use_prefilter and not prefilter(text, rules)):
+    if use_prefilter:
+        rules = [rule for rule in rules if rule.could_fire(text)]  # e.g. no Keras rule on a PyTorch file
+    if not rules or ("skip-file" in text and _SKIP_FILE.search(text)):
         result.skipped = True
         return result
     lines = LineIndex(text)
@@ -106,8 +108,6 @@ def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bo
     for rule in sorted(rules, key=lambda r: r.runs_last):
         if test_file and rule.settings.get("include-tests") is False:
             continue
-        if use_prefilter and not rule.could_fire(text):
-            continue  # e.g. the Keras rules on a PyTorch file
         ctx.rule = rule
         before = len(ctx.diagnostics)
         try:
