@@ -69,3 +69,23 @@ def test_unwritable_cache_folder_does_not_fail_the_run(tmp_path, monkeypatch):
     (tmp_path / "a.py").write_text(SMELLY)
     (tmp_path / CACHE_DIR).write_text("a file where the folder should be")
     assert run(tmp_path)[0] == 1
+
+
+def test_warm_run_of_a_tree_starts_no_worker_and_rechecks_only_what_changed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for index in range(40):  # above the size where the checker goes parallel
+        (tmp_path / f"m{index}.py").write_text(SMELLY if index % 2 else "import torch\n")
+    invoke = lambda: CliRunner().invoke(main, ["check", ".", "--output-format", "concise", "-j", "2"])  # noqa: E731
+    cold = invoke()
+    assert cold.exit_code == 1 and cold.output.count("GL101") == 20
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a warm run started worker processes")
+
+    monkeypatch.setattr("greenlint.run.ProcessPoolExecutor", no_pool)
+    warm = invoke()
+    assert (warm.exit_code, warm.output) == (cold.exit_code, cold.output)
+    # One changed file is checked again (in this process: one file is below the parallel size).
+    (tmp_path / "m1.py").write_text("import torch\n")
+    after = invoke()
+    assert after.output.count("GL101") == 19 and "m1.py" not in after.output

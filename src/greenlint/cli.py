@@ -221,7 +221,7 @@ def _check_paths(resolver, paths, cwd, mode: Mode, rules, workers: int, state: R
         root=base_settings.root,
     )
     state.errors.extend(found.errors)
-    jobs = [(path, _display(path, cwd), resolver.settings_for(path), mode, rules) for path in found.files]
+    jobs = [(path, _display(path, cwd), resolver.settings_for_file(path), mode, rules) for path in found.files]
     for outcome in check_files(jobs, workers):
         state.add(outcome)
 

@@ -260,6 +260,12 @@ class Settings:
         is left out (the root covers where patterns are anchored). Include greenlint's version
         alongside this in any cache key: rule code changes are not settings.
         """
+        memo = self.__dict__.get("_fingerprint")  # asked once per file; the settings are frozen
+        if memo is None:
+            memo = self.__dict__["_fingerprint"] = self._compute_fingerprint()
+        return memo
+
+    def _compute_fingerprint(self) -> str:
         payload = {
             "version": _FINGERPRINT_VERSION,
             "enabled": sorted(self.enabled),
@@ -727,6 +733,7 @@ class SettingsResolver:
         self._tables: dict[Path, dict[str, Any]] = {}
         self._settings: dict[Path | None, Settings] = {}
         self._fallback: Settings | None = None
+        self._by_folder: dict[str, Settings] = {}
         # Loaded now, so a broken --config fails before any file is looked at.
         self._explicit = (
             load_settings(explicit_config, self._rules, overrides, self._cwd)
@@ -741,6 +748,14 @@ class SettingsResolver:
         if config is None:
             return self._fallback_settings()
         return self._load(config)
+
+    def settings_for_file(self, path: Path) -> Settings:
+        """settings_for a path known to be a file: no stat, and looked up once per folder."""
+        folder = os.path.dirname(path)
+        settings = self._by_folder.get(folder)
+        if settings is None:
+            settings = self._by_folder[folder] = self.settings_for(Path(folder) if folder else self._cwd)
+        return settings
 
     def _load(self, config: Path) -> Settings:
         settings = self._settings.get(config)

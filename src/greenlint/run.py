@@ -86,34 +86,37 @@ def _check_text(
     source: SourceFile, settings: Settings, mode: Mode, rule_classes: Sequence[type[Rule]], absolute: str | None = None
 ) -> tuple[FileOutcome, str]:
     path = source.path or Path(source.display_name)
-    where = absolute or (str(source.path.resolve()) if source.path else source.display_name)
-    outcome = FileOutcome(source.display_name, where)
-    rules = rules_for(settings, path, rule_classes)
     text = source.text
     if mode.want_fixes:
+        rules = rules_for(settings, path, rule_classes)
         result = fix_text(text, source.display_name, rules, unsafe_fixes=settings.unsafe_fixes)
-        lint, text = result.remaining, result.text
-        outcome.errors.extend(result.errors)
+        outcome = _outcome(source, absolute, result.remaining, result.text, mode)
+        outcome.errors = list(dict.fromkeys([*result.errors, *outcome.errors]))
         if result.changed:
             outcome.fixed = result.fixed
-            outcome.diff = unified_diff(source.text, text, source.display_name)
-    elif mode.use_cache and source.path is not None:
+            outcome.diff = unified_diff(source.text, result.text, source.display_name)
+        return outcome, result.text
+    if mode.use_cache and source.path is not None:
         cache = ResultCache(settings.root, settings.fingerprint())
         key = cache.key(source.display_name, text)
         cached = cache.get(key)
         if cached is not None:
-            lint = LintResult(diagnostics=cached)
-        else:
-            lint = lint_text(text, source.display_name, rules)
-            if not lint.errors:
-                cache.put(key, lint.diagnostics)
-    else:
-        lint = lint_text(text, source.display_name, rules)
-    outcome.errors.extend(e for e in lint.errors if e not in outcome.errors)
+            return _outcome(source, absolute, LintResult(diagnostics=cached), text, mode), text
+        lint = lint_text(text, source.display_name, rules_for(settings, path, rule_classes))
+        if not lint.errors:
+            cache.put(key, lint.diagnostics)
+        return _outcome(source, absolute, lint, text, mode), text
+    return _outcome(source, absolute, lint_text(text, source.display_name, rules_for(settings, path, rule_classes)), text, mode), text
+
+
+def _outcome(source: SourceFile, absolute: str | None, lint: LintResult, text: str, mode: Mode) -> FileOutcome:
+    """What a worker sends back: `text` is the text the findings' offsets refer to."""
+    where = absolute or (os.path.realpath(source.path) if source.path else source.display_name)
+    outcome = FileOutcome(source.display_name, where, errors=list(dict.fromkeys(lint.errors)))
     if lint.diagnostics:
         outcome.text = text
         outcome.diagnostics = [_portable(d, mode.need_edits) for d in lint.diagnostics]
-    return outcome, text
+    return outcome
 
 
 def _portable(diagnostic: Diagnostic, need_edits: bool) -> Diagnostic:
@@ -154,13 +157,32 @@ def check_file(job: Job) -> FileOutcome:
     return outcome
 
 
+def cached_outcome(job: Job) -> FileOutcome | None:
+    """The outcome of an unchanged file straight from the result cache; None when it has to be
+    checked (a miss, a notebook, fixing, no cache, or a read error the check will report)."""
+    path, display, settings, mode, rule_classes = job
+    if not mode.use_cache or mode.want_fixes or path.suffix == NOTEBOOK_SUFFIX:
+        return None
+    try:
+        source = read_source(path, display)
+    except SourceError:
+        return None
+    cached = ResultCache(settings.root, settings.fingerprint()).get(ResultCache.key(display, source.text))
+    return None if cached is None else _outcome(source, None, LintResult(diagnostics=cached), source.text, mode)
+
+
 def check_files(jobs: list[Job], workers: int) -> Iterable[FileOutcome]:
-    """Outcomes in the order of `jobs`."""
-    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
-        return [check_file(job) for job in jobs]
-    chunk = max(1, min(32, len(jobs) // (workers * 4)))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(check_file, jobs, chunksize=chunk))
+    """Outcomes in the order of `jobs`. Unchanged files are answered from the result cache
+    here, so a warm run starts no worker processes."""
+    outcomes = [cached_outcome(job) for job in jobs]
+    todo = [job for job, outcome in zip(jobs, outcomes, strict=True) if outcome is None]
+    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
+        checked = iter([check_file(job) for job in todo])
+    else:
+        chunk = max(1, min(32, len(todo) // (workers * 4)))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            checked = iter(list(pool.map(check_file, todo, chunksize=chunk)))
+    return [outcome if outcome is not None else next(checked) for outcome in outcomes]
 
 
 def default_workers() -> int:
