@@ -45,3 +45,25 @@ def test_fix_safety_on_torch_slice_examples_and_fixtures(tmp_path):
     assert changed >= 10  # the examples and fixtures alone carry that many fixable smells
     # The script works on a copy: the corpus handed to it is never written.
     assert {p: p.read_bytes() for p in corpus.rglob("*.py")} == originals
+
+
+def test_prefilter_drops_no_finding_on_torch_slice_examples_and_fixtures():
+    """The cheap text checks (each rule's frameworks and required words) may skip a rule or a
+    whole file only where the full analysis finds nothing: checked on real code here, and on
+    the full corpus by benchmarks/engine_speed.py."""
+    from greenlint.engine import lint_text
+    from greenlint.rules.base import all_rules
+
+    rules = [rule() for rule in all_rules()]
+    torch_dir = Path(torch.__file__).parent
+    paths = [p for part in TORCH_SLICES for p in sorted((torch_dir / part).rglob("*.py"))]
+    paths += sorted((ROOT / "examples").rglob("*.py")) + sorted((ROOT / "fixtures").rglob("*.py"))
+    findings = skipped_rules = 0
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        full = lint_text(text, str(path), rules, use_prefilter=False).diagnostics
+        gated = lint_text(text, str(path), rules).diagnostics
+        assert [(d.code, d.start, d.message) for d in gated] == [(d.code, d.start, d.message) for d in full], path
+        findings += len(full)
+        skipped_rules += sum(not rule.could_fire(text) for rule in rules)
+    assert findings >= 50 and skipped_rules > 0  # the check saw findings, and the filter did skip
