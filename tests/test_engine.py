@@ -20,6 +20,7 @@ from greenlint.engine import (
 )
 from greenlint.rules.base import Rule, all_rules
 from greenlint.rules.gl101_inference_without_no_grad import InferenceWithoutNoGrad
+from greenlint.semantic import is_test_file
 
 
 def gl101():
@@ -336,3 +337,22 @@ def test_prefilter_never_drops_a_finding_the_full_analysis_reports():
         fast = [(d.code, d.start, d.message) for d in lint_text(text, name, rules).diagnostics]
         full = [(d.code, d.start, d.message) for d in lint_text(text, name, rules, use_prefilter=False).diagnostics]
         assert fast == full, name
+
+
+@pytest.mark.parametrize(
+    ("filename", "is_test"),
+    [
+        ("tests/models/test_vit.py", True),
+        ("pkg/tests/helpers.py", True),
+        ("test/util.py", True),
+        ("torch/testing/_internal/common_utils.py", True),  # test helpers
+        ("conftest.py", True),
+        ("src/model_test.py", True),
+        ("src/testing_utils.py", False),
+        ("src/attestation/model.py", False),
+        ("src/contest/train.py", False),
+        ("train.py", False),
+    ],
+)
+def test_is_test_file(filename, is_test):
+    assert is_test_file(filename) is is_test

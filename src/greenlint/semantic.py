@@ -795,12 +795,13 @@ def forward_target(call: ast.Call) -> ast.AST | None:
     return None
 
 
-_TEST_FOLDER = re.compile(r"(^|/)tests?/")
+_TEST_FOLDER = re.compile(r"(^|/)(tests?|testing)/")
 
 
 def is_test_file(filename: str) -> bool:
-    """test_*.py, *_test.py, conftest.py or a file under a tests/ folder: rules skip these by
-    default (option include-tests), as running a model once in a test wastes little."""
+    """test_*.py, *_test.py, conftest.py or a file under a tests/, test/ or testing/ folder
+    (test helpers, as in torch.testing): rules skip these by default (option include-tests), as
+    running a model once in a test wastes little."""
     path = filename.replace("\\", "/")
     base = path.rsplit("/", 1)[-1]
     return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py" or bool(_TEST_FOLDER.search(path))
