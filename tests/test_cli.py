@@ -1143,3 +1143,17 @@ def test_fail_on_bad_config_value_is_one_error_line(project):
         'error: pyproject.toml: [tool.greenlint] "fail-on" must be one of "high", "medium", "low", '
         'got "hihg" (did you mean "high"?)\n'
     )
+
+
+def test_parallel_run_reports_like_a_serial_one_in_path_order(tmp_path, monkeypatch):
+    """Workers take the largest files first; the report is still in path order, as with -j 1."""
+    monkeypatch.chdir(tmp_path)
+    smelly = "import torch\n\ndef evaluate(model, x):\n    return model(x).sum().item()\n"
+    for index in range(48):
+        padding = "\n".join(f"CONSTANT_{n} = {n}" for n in range((index * 37) % 400))
+        (tmp_path / f"m{index:02d}.py").write_text(smelly + padding + "\n" if index % 3 else "import torch\n" + padding)
+    runs = [CliRunner().invoke(main, ["check", ".", "--no-cache", "--output-format", "concise", "-j", jobs]) for jobs in ("1", "2")]
+    assert runs[0].exit_code == runs[1].exit_code == 1
+    assert runs[0].output == runs[1].output
+    files = [line.split(":")[0] for line in runs[1].output.splitlines() if "GL101" in line]
+    assert len(files) == 32 and files == sorted(files)

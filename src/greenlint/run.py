@@ -179,10 +179,22 @@ def check_files(jobs: list[Job], workers: int) -> Iterable[FileOutcome]:
     if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
         checked = iter([check_file(job) for job in todo])
     else:
-        chunk = max(1, min(32, len(todo) // (workers * 4)))
+        # Largest files first, in small chunks: no worker is left with a big file at the end
+        # while the others wait.
+        order = sorted(range(len(todo)), key=lambda index: -_size(todo[index][0]))
+        chunk = max(1, min(8, len(todo) // (workers * 16)))
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            checked = iter(list(pool.map(check_file, todo, chunksize=chunk)))
+            results = pool.map(check_file, [todo[index] for index in order], chunksize=chunk)
+            by_index = dict(zip(order, results, strict=True))
+        checked = iter([by_index[index] for index in range(len(todo))])
     return [outcome if outcome is not None else next(checked) for outcome in outcomes]
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # the check reports it
 
 
 def default_workers() -> int:
