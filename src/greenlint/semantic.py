@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -255,7 +256,7 @@ class SemanticModel:
         if found is None:
             return []
         if node_type not in self._sorted:
-            found.sort(key=_position)
+            found.sort(key=_BY_POSITION if "lineno" in node_type._attributes else _position)
             self._sorted.add(node_type)
         return found
 
@@ -519,16 +520,9 @@ class SemanticModel:
         if cached is not None:
             return cached
         if isinstance(scope_node, ast.Module):
-            nodes = []
-            stack = list(scope_node.body)
-            while stack:
-                node = stack.pop()
-                if isinstance(node, (*FUNCTION_NODES, ast.ClassDef)):
-                    continue
-                nodes.append(node)
-                stack.extend(ast.iter_child_nodes(node))
+            nodes = walk(scope_node, stop=(*FUNCTION_NODES, ast.ClassDef))[1:]
         else:
-            nodes = list(ast.walk(scope_node))
+            nodes = walk(scope_node)
         self._scope_body_cache[scope_node] = nodes
         return nodes
 
@@ -768,6 +762,34 @@ def _mentions_cuda(semantic: SemanticModel) -> bool:
 
 def _position(node: ast.AST) -> tuple[int, int]:
     return getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
+
+
+_BY_POSITION = operator.attrgetter("lineno", "col_offset")  # _position for nodes that have one
+
+
+def walk(root: ast.AST, stop: tuple[type, ...] = ()) -> list[ast.AST]:
+    """`root` and every node below it, breadth first as `ast.walk`, but without the shared
+    context and operator singletons, and not below nodes of the `stop` types (which are left
+    out, unless `root` is one). Several times faster than `ast.walk`."""
+    AST, list_ = ast.AST, list
+    child_fields = _CHILD_FIELDS
+    found = [root]
+    index = 0
+    while index < len(found):
+        node = found[index]
+        index += 1
+        fields = child_fields.get(node.__class__)
+        if fields is None:
+            fields = child_fields[node.__class__] = _child_fields(node.__class__)
+        for field, _, _ in fields:
+            value = getattr(node, field, None)
+            if value.__class__ is list_:
+                for item in value:
+                    if isinstance(item, AST) and not isinstance(item, stop):
+                        found.append(item)
+            elif isinstance(value, AST) and not isinstance(value, stop):
+                found.append(value)
+    return found
 
 
 def _is_false_call(call: ast.Call) -> bool:
