@@ -51,8 +51,17 @@ class FileOutcome:
 
 
 def rules_for(settings: Settings, path: Path, rule_classes: Sequence[type[Rule]]) -> list[Rule]:
-    classes = {rule.code: rule for rule in rule_classes}
-    return [classes[code](settings.rule_options.get(code)) for code in sorted(settings.enabled_for(path)) if code in classes]
+    # Rules keep no state between files: one set of instances per configuration serves them all.
+    enabled = settings.enabled_for(path)
+    key = (settings.fingerprint(), enabled, tuple(rule_classes))
+    rules = _RULE_SETS.get(key)
+    if rules is None:
+        classes = {rule.code: rule for rule in rule_classes}
+        rules = _RULE_SETS[key] = [classes[code](settings.rule_options.get(code)) for code in sorted(enabled) if code in classes]
+    return rules
+
+
+_RULE_SETS: dict[tuple, list[Rule]] = {}
 
 
 def check_source(
