@@ -65,7 +65,8 @@ class Context:
 
 def prefilter(text: str, rules: Sequence[Rule]) -> bool:
     """True when some rule could fire on the text (each rule's cheap `could_fire` check)."""
-    return any(rule.could_fire(text) for rule in rules)
+    seen: dict[str, bool] = {}
+    return any(rule.could_fire(text, seen) for rule in rules)
 
 
 def parse(text: str, filename: str) -> ast.Module:
@@ -88,7 +89,8 @@ def syntax_error_diagnostic(error: SyntaxError | ValueError, lines: LineIndex) -
 def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bool = True) -> LintResult:
     result = LintResult()
     if use_prefilter:
-        rules = [rule for rule in rules if rule.could_fire(text)]  # e.g. no Keras rule on a PyTorch file
+        seen: dict[str, bool] = {}
+        rules = [rule for rule in rules if rule.could_fire(text, seen)]  # e.g. no Keras rule on a PyTorch file
     if not rules or ("skip-file" in text and _SKIP_FILE.search(text)):
         result.skipped = True
         return result

@@ -94,15 +94,26 @@ class Rule:
         self.settings = merged
 
     @classmethod
-    def could_fire(cls, text: str) -> bool:
+    def could_fire(cls, text: str, seen: dict[str, bool] | None = None) -> bool:
         """The cheap text pre-filter: False only when the rule cannot fire on this text (by
-        default, when it names none of the rule's `frameworks` or none of its `requires`)."""
-        return any(framework in text for framework in cls.frameworks) and (
-            not cls.requires or any(word in text for word in cls.requires)
-        )
+        default, when it names none of the rule's `frameworks` or none of its `requires`).
+        `seen` remembers, for one text, which words are in it: rules share words ("torch")."""
+        if seen is None:
+            seen = {}
+        return _any_in(cls.frameworks, text, seen) and (not cls.requires or _any_in(cls.requires, text, seen))
 
     def check(self, ctx: Context) -> None:
         raise NotImplementedError
+
+
+def _any_in(words: tuple[str, ...], text: str, seen: dict[str, bool]) -> bool:
+    for word in words:
+        found = seen.get(word)
+        if found is None:
+            found = seen[word] = word in text
+        if found:
+            return True
+    return False
 
 
 _REGISTRY: dict[str, type[Rule]] = {}

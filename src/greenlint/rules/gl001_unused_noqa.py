@@ -107,7 +107,7 @@ class UnusedNoqa(Rule):
     ]
 
     @classmethod
-    def could_fire(cls, text: str) -> bool:
+    def could_fire(cls, text: str, seen: dict[str, bool] | None = None) -> bool:
         # Tokenizing a file costs more than most rules; the case-blind regex scans slowly, so
         # it only runs on files that mention noqa at all.
         return "noqa" in text.lower() and _GL_NOQA.search(text) is not None
