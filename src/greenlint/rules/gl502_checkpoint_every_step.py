@@ -81,6 +81,9 @@ class CheckpointEveryStep(Rule):
     impact = "medium"
     evidence = "greenlint CPU run: a 25 MB checkpoint every step vs every 10 steps, 1.51 s -> 0.92 s CPU per run; CheckFreq (FAST 2021) keeps checkpoint overhead within 3.5% only by choosing the frequency."
     frameworks = ("torch", "transformers", "lightning", "accelerate", "keras", "tensorflow", "safetensors", "peft", "deepspeed")
+    # Every checkpoint call is spelled with "save" (torch.save, save_pretrained, save_state, ...,
+    # or the import line of an alias), and a helper counts only when its body makes such a call.
+    requires = ("save",)
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {"include-tests": INCLUDE_TESTS}
 
@@ -310,7 +313,10 @@ class CheckpointEveryStep(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         loops = None
+        maybe = _maybe_checkpoint(semantic)
         for call in semantic.nodes(ast.Call):
+            if not maybe(call):
+                continue  # cannot be a checkpoint: skip the costlier loop and guard analysis
             if loops is None:
                 loops = step_loops(semantic)
             if not loops and semantic.enclosing_def(call) is None:
@@ -330,6 +336,46 @@ class CheckpointEveryStep(Rule):
                 "per epoch, or when the validation metric improves",
                 Fix(Applicability.DISPLAY_ONLY, "Guard the save with an interval (`if step % save_every == 0:`), or save per epoch / on a better metric"),
             )
+
+
+# The last name of every callee `_checkpoint` accepts without looking into a helper: the
+# methods it keys on and the last part of each qualified save function.
+_SAVE_NAMES = frozenset(
+    {"save_pretrained", "save_checkpoint", "save_state", "save_model", "save", "save_weights"}
+    | {name.rsplit(".", 1)[-1] for name in _SAVE_FUNCTIONS | _MODEL_SAVE_FUNCTIONS}
+)
+
+
+def _maybe_checkpoint(semantic: SemanticModel):
+    """A cheap test that is True for every call `_checkpoint` can accept (and some more): a
+    callee named like a save method, a local alias imported from a save function, or a name
+    of a def that holds a call of either kind (a helper `_checkpoint` may look into)."""
+    cache = semantic.rule_cache.setdefault("GL502", {})
+    if "maybe" not in cache:
+        aliases = {
+            local
+            for scope in semantic.scopes.values()
+            for local, target in scope.imports.items()
+            if target in _SAVE_FUNCTIONS or target in _MODEL_SAVE_FUNCTIONS
+        }
+        helpers: set[str] = set()
+        for call in semantic.nodes(ast.Call):
+            func = call.func
+            if (isinstance(func, ast.Attribute) and func.attr in _SAVE_NAMES) or (isinstance(func, ast.Name) and func.id in aliases):
+                for ancestor in semantic.ancestors(call):
+                    if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        helpers.add(ancestor.name)
+        direct = _SAVE_NAMES | helpers
+        named = aliases | helpers
+
+        def maybe(call: ast.Call) -> bool:
+            func = call.func
+            if isinstance(func, ast.Attribute):
+                return func.attr in direct
+            return isinstance(func, ast.Name) and func.id in named
+
+        cache["maybe"] = maybe
+    return cache["maybe"]
 
 
 def _short(node: ast.AST) -> str:
