@@ -458,7 +458,16 @@ def trainings(semantic: SemanticModel) -> list[Training]:
     if "trainings" in cache:
         return cache["trainings"]
     found: list[Training] = []
+    aliases = _training_aliases(semantic)
     for call in semantic.nodes(ast.Call):
+        # Cheap first: the callee's last name must be able to name a trainer or an optimizer.
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            last = func.attr
+            if not (last[:1].isupper() or last.endswith("Trainer") or last in _FACTORY_LAST):
+                continue
+        elif not (isinstance(func, ast.Name) and func.id in aliases):
+            continue
         name = semantic.call_name(call) or ""
         if _TRAINERS.match(name) or _local_trainer(semantic, call.func):
             model = _keyword(call, "model") or (call.args[0] if call.args else None)
@@ -481,6 +490,25 @@ def trainings(semantic: SemanticModel) -> list[Training]:
             found.append(Training(call, holder, every))
     cache["trainings"] = found
     return found
+
+
+_FACTORY_LAST = frozenset(name.rsplit(".", 1)[-1] for name in _OPTIMIZER_FACTORIES)
+
+
+def _may_name_training(last: str) -> bool:
+    """Whether a qualified name ending in `last` can be a trainer or an optimizer: trainers end in
+    "Trainer", optimizers are capitalised classes or a timm factory."""
+    return last[:1].isupper() or last.endswith("Trainer") or last in _FACTORY_LAST
+
+
+def _training_aliases(semantic: SemanticModel) -> set[str]:
+    """The local names a trainer or optimizer call can be spelled with: a name imported as one
+    (the last part of a qualified name is the imported name), or a local class with a trainer base."""
+    aliases = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if _may_name_training(target.rsplit(".", 1)[-1])}
+    aliases.update(
+        cls.name for cls in semantic.nodes(ast.ClassDef) if any(_TRAINERS.match(semantic.qualified_name(base) or "") for base in cls.bases)
+    )
+    return aliases
 
 
 def _local_trainer(semantic: SemanticModel, func: ast.AST) -> bool:
@@ -654,6 +682,9 @@ class FullFinetuneNoFreeze(Rule):
     impact = "low"
     evidence = "No energy study of frozen vs full fine-tuning found (research note 3.20); greenlint CPU fixture: frozen backbone 0.44x the CPU time [95% CI 0.38, 0.46]."
     frameworks = ("torch", "transformers", "timm", "torchvision", "trl", "lightning")
+    # A finding needs a pretrained source (model_source): `from_pretrained`, a sentence_transformers
+    # model, timm's `create_model`, a torchvision.models builder or a Keras `applications` model.
+    requires = ("from_pretrained", "sentence_transformers", "create_model", "torchvision", "applications")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {
         "include-tests": INCLUDE_TESTS,
