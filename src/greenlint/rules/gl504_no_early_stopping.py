@@ -564,6 +564,16 @@ def is_keras_model_source(semantic: SemanticModel, value: ast.AST | None, depth:
 
 def builds_keras_model(semantic: SemanticModel, function: ast.AST, depth: int = 0) -> bool:
     """A local function whose body builds a Keras model (a builder such as `build_model()`)."""
+    # Asked again for every call of the builder: remember the answer (it depends on the depth,
+    # which bounds the look through builders that call builders).
+    cache = semantic.rule_cache.setdefault("GL504.builds", {})
+    key = (function, depth)
+    if key not in cache:
+        cache[key] = _builds_keras_model(semantic, function, depth)
+    return cache[key]
+
+
+def _builds_keras_model(semantic: SemanticModel, function: ast.AST, depth: int) -> bool:
     return any(isinstance(node, ast.Call) and is_keras_model_source(semantic, node, depth) for node in ast.walk(function) if node is not function)
 
 
