@@ -223,6 +223,32 @@ def _model_source(semantic: SemanticModel, call: ast.Call) -> Source | None:
     return None
 
 
+_SOURCE_PACKAGES = frozenset({"transformers", "sentence_transformers", "timm", "torchvision", "tensorflow", "keras", "tf_keras"})
+_SOURCE_METHODS = frozenset({"from_pretrained", "from_config"})
+
+
+def source_callees(semantic: SemanticModel):
+    """A cheap test, True for every call `model_source` can return a Source for: a
+    `.from_pretrained`/`.from_config` method, or a callee whose root name is imported from a
+    package `_model_source` knows (or as a from_pretrained/from_config function)."""
+    roots = {
+        local
+        for scope in semantic.scopes.values()
+        for local, target in scope.imports.items()
+        if target.split(".", 1)[0] in _SOURCE_PACKAGES or target.rsplit(".", 1)[-1] in _SOURCE_METHODS
+    }
+
+    def maybe(call: ast.Call) -> bool:
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in _SOURCE_METHODS:
+            return True
+        while isinstance(func, ast.Attribute):
+            func = func.value
+        return isinstance(func, ast.Name) and func.id in roots
+
+    return maybe
+
+
 def checkpoint_name(semantic: SemanticModel, node: ast.AST | None) -> str | None:
     """The checkpoint or architecture name an argument holds, when the code shows it: a string
     literal, a name bound only to one string literal (`MODEL_ID = "roberta-large"`), or
