@@ -492,13 +492,18 @@ class ExhaustiveHyperparameterSearch(Rule):
         if not semantic.nodes(ast.For) and not semantic.nodes(ast.AsyncFor):
             return  # no `for` loop: no grid dimension
         reported: set[ast.AST] = set()
-        training_loops = {loop for loop, kind in step_loops(semantic).items() if kind == "training"} if "for" in ctx.text else set()
+        training_loops: set[ast.AST] | None = None  # asked for only when needed: step_loops is costly
         cross_validate = _cross_validate_names(semantic)
+        grid_loops: dict[ast.AST, bool] = {}
         for call in semantic.nodes(ast.Call):
             func = call.func
             # The callee names that `_trains` can accept, tested inline first (most calls fail).
             if not (func.attr in _TRAINING_ATTRS if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in cross_validate):
                 continue
+            if not _may_be_in_grid_loop(semantic, call, grid_loops):
+                continue  # `_hyperparameter_loops` would find no dimension
+            if training_loops is None:
+                training_loops = {loop for loop, kind in step_loops(semantic).items() if kind == "training"} if "for" in ctx.text else set()
             if not _trains(semantic, call, training_loops, cross_validate):
                 continue
             dims = _hyperparameter_loops(semantic, call)
@@ -993,6 +998,23 @@ def _keras_name(name: str) -> str:
         if name.startswith(prefix):
             return "keras." + name[len(prefix) :]
     return name
+
+
+def _may_be_in_grid_loop(semantic: SemanticModel, call: ast.Call, known: dict[ast.AST, bool]) -> bool:
+    """False when no `for` loop around the call iterates a grid (`_grid_dimensions`), so that
+    `_hyperparameter_loops` is empty; `known` remembers each loop's answer. A loop whose grid
+    cannot be measured without an error counts as one (the full check then meets the error)."""
+    for loop in semantic.enclosing_loops(call):
+        if not isinstance(loop, (ast.For, ast.AsyncFor)):
+            continue
+        if loop not in known:
+            try:
+                known[loop] = _grid_dimensions(semantic, loop.iter) is not None
+            except Exception:
+                known[loop] = True
+        if known[loop]:
+            return True
+    return False
 
 
 def _hyperparameter_loops(semantic: SemanticModel, call: ast.Call) -> list[tuple[ast.AST, list[int]]]:
