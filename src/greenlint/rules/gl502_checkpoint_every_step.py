@@ -313,20 +313,17 @@ class CheckpointEveryStep(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         loops = None
-        maybe = _maybe_checkpoint(semantic)
-        for call in semantic.nodes(ast.Call):
-            if not maybe(call):
-                continue  # cannot be a checkpoint: skip the costlier loop and guard analysis
+        # Only calls that can be checkpoints, by name: most calls need no further look.
+        for call in _candidates(semantic):
+            # What is saved first: the step loops (a pass over every call) only for a checkpoint.
+            what = _checkpoint(semantic, call)
+            if what is None:
+                continue
             if loops is None:
                 loops = step_loops(semantic)
             if not loops and semantic.enclosing_def(call) is None:
                 continue  # module-level code outside a training loop
             where = _per_step(semantic, call, loops)
-            if where is None:
-                continue
-            what = _checkpoint(semantic, call)
-            if what is None:
-                continue
             if where is None:
                 continue
             ctx.report(
@@ -346,36 +343,34 @@ _SAVE_NAMES = frozenset(
 )
 
 
-def _maybe_checkpoint(semantic: SemanticModel):
-    """A cheap test that is True for every call `_checkpoint` can accept (and some more): a
-    callee named like a save method, a local alias imported from a save function, or a name
-    of a def that holds a call of either kind (a helper `_checkpoint` may look into)."""
-    cache = semantic.rule_cache.setdefault("GL502", {})
-    if "maybe" not in cache:
-        aliases = {
-            local
-            for scope in semantic.scopes.values()
-            for local, target in scope.imports.items()
-            if target in _SAVE_FUNCTIONS or target in _MODEL_SAVE_FUNCTIONS
-        }
-        helpers: set[str] = set()
-        for call in semantic.nodes(ast.Call):
-            func = call.func
-            if (isinstance(func, ast.Attribute) and func.attr in _SAVE_NAMES) or (isinstance(func, ast.Name) and func.id in aliases):
-                for ancestor in semantic.ancestors(call):
-                    if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        helpers.add(ancestor.name)
-        direct = _SAVE_NAMES | helpers
-        named = aliases | helpers
-
-        def maybe(call: ast.Call) -> bool:
-            func = call.func
-            if isinstance(func, ast.Attribute):
-                return func.attr in direct
-            return isinstance(func, ast.Name) and func.id in named
-
-        cache["maybe"] = maybe
-    return cache["maybe"]
+def _candidates(semantic: SemanticModel) -> list[ast.Call]:
+    """In source order, a superset of the calls `_checkpoint` can accept, found by name alone: a
+    callee named like a save method, a local alias imported from a save function, or a name of
+    a def that holds a call of either kind (a helper `_checkpoint` may look into)."""
+    aliases = {
+        local
+        for scope in semantic.scopes.values()
+        for local, target in scope.imports.items()
+        if target in _SAVE_FUNCTIONS or target in _MODEL_SAVE_FUNCTIONS
+    }
+    direct: list[ast.Call] = []
+    helpers: set[str] = set()
+    for call in semantic.nodes(ast.Call):
+        func = call.func
+        if (func.attr in _SAVE_NAMES if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in aliases):
+            direct.append(call)
+            for ancestor in semantic.ancestors(call):
+                if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    helpers.add(ancestor.name)
+    if not helpers:
+        return direct
+    attributes = _SAVE_NAMES | helpers
+    names = aliases | helpers
+    return [
+        call
+        for call in semantic.nodes(ast.Call)
+        if (call.func.attr in attributes if isinstance(call.func, ast.Attribute) else isinstance(call.func, ast.Name) and call.func.id in names)
+    ]
 
 
 def _short(node: ast.AST) -> str:
@@ -484,11 +479,23 @@ def _helper(semantic: SemanticModel, call: ast.Call, depth: int) -> str | None:
     if len(defs) != 1:
         return None
     helper = defs[0]
-    if any(isinstance(n, (ast.Return, ast.Raise)) for s in helper.body for n in ast.walk(s) if _under_condition(semantic, n, helper)):
-        return None  # an early exit (`if step % N: return`)
-    for node in ast.walk(helper):
-        if isinstance(node, ast.Call) and node is not call and _checkpoint(semantic, node, depth + 1) and not _under_condition(semantic, node, helper):
-            return f"`{_short(func)}(...)` (defined at line {helper.lineno}, it calls `{_short(node.func)}(...)`)"
+    # What the helper's body does is the same for every call of it: worked out once per helper.
+    facts = cache.setdefault("helper facts", {})
+    if helper not in facts:
+        # an early exit (`if step % N: return`)
+        exits = any(isinstance(n, (ast.Return, ast.Raise)) and _under_condition(semantic, n, helper) for s in helper.body for n in ast.walk(s))
+        saves = [] if exits else [
+            node
+            for node in ast.walk(helper)
+            if isinstance(node, ast.Call) and _checkpoint(semantic, node, depth + 1) and not _under_condition(semantic, node, helper)
+        ]
+        facts[helper] = (exits, saves)
+    exits, saves = facts[helper]
+    if exits:
+        return None
+    node = next((n for n in saves if n is not call), None)
+    if node is not None:
+        return f"`{_short(func)}(...)` (defined at line {helper.lineno}, it calls `{_short(node.func)}(...)`)"
     return None
 
 
