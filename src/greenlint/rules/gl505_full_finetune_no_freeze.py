@@ -988,6 +988,11 @@ class FullFinetuneNoFreeze(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
+        # A finding needs a pretrained source somewhere in the file: cheaper to rule out first
+        # than what trains (model_source answers are remembered and shared with GL602).
+        maybe = source_callees(semantic)
+        if not any(maybe(c) and (s := model_source(semantic, c)) is not None and s.pretrained for c in semantic.nodes(ast.Call)):
+            return
         items = trainings(semantic)
         if not items or freezing_evidence(semantic) is not None:
             return
