@@ -455,11 +455,22 @@ class GraphRetention(Rule):
                 if retain is not None:
                     self._check_retain(ctx, call, retain)
         # What could collect a graph, gathered before the (costlier) step loops are asked for.
-        collected = [
-            (call, call.func.value, call.args[0])
-            for call in semantic.nodes(ast.Call)
-            if isinstance(call.func, ast.Attribute) and call.func.attr == "append" and len(call.args) == 1 and not call.keywords
-        ]
+        # One pass: the appends, and the calls that may make a loop a training loop.
+        collected = []
+        training_like = []
+        for call in semantic.nodes(ast.Call):
+            func = call.func
+            if isinstance(func, ast.Attribute):
+                name = func.attr
+                if name == "append" and len(call.args) == 1 and not call.keywords:
+                    collected.append((call, func.value, call.args[0]))
+                    continue
+            elif isinstance(func, ast.Name):
+                name = func.id
+            else:
+                continue
+            if name in _TRAINING_CALLEES or "train" in name:
+                training_like.append(call)
         collected += [
             (node, node.target, node.value.elts[0])
             for node in semantic.nodes(ast.AugAssign)
@@ -468,7 +479,7 @@ class GraphRetention(Rule):
         # `_check_collect` needs a named container and a statement loop around the node.
         collected = [item for item in collected if isinstance(_container_base(item[1]), ast.Name)]
         if collected:
-            trainable = _loops_around_training_calls(semantic)
+            trainable = _loops_around(semantic, training_like)
             collected = [item for item in collected if any(loop in trainable for loop in semantic.enclosing_loops(item[0]))]
         if not collected:
             return
@@ -530,16 +541,12 @@ def _container_base(container: ast.AST) -> ast.AST:
     return container
 
 
-def _loops_around_training_calls(semantic: SemanticModel) -> set[ast.AST]:
-    """Every for/while loop (within its function) around a call that may make it a training
-    loop for step_loops: a superset, by the callee's name alone (`.backward`, `.step`, a
-    `train_step`-like helper), of the loops step_loops can call "training"."""
+def _loops_around(semantic: SemanticModel, calls: list[ast.Call]) -> set[ast.AST]:
+    """Every for/while loop (within its function) around one of the calls. Given the calls
+    named like `.backward`, `.step` or a `train_step`-like helper, a superset of the loops
+    step_loops can call "training"."""
     found: set[ast.AST] = set()
-    for call in semantic.nodes(ast.Call):
-        func = call.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        if name not in _TRAINING_CALLEES and "train" not in name:
-            continue
+    for call in calls:
         for ancestor in semantic.ancestors(call):
             if isinstance(ancestor, FUNCTION_NODES):
                 break
