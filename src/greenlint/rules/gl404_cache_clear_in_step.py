@@ -55,6 +55,9 @@ _DEVICE_CHECKS = re.compile(r"^torch\.(cuda|mps|xpu|npu|mlu|backends\.mps|accele
 _DEVICE_WORDS = frozenset({"cuda", "mps", "xpu", "npu", "mlu", "gpu", "cpu"})
 
 
+_CLEAR_LAST = frozenset({"collect", "empty_cache"})
+
+
 def clear_kind(semantic: SemanticModel, call: ast.AST) -> str | None:
     """'gc' for `gc.collect()`, 'cache' for `torch.<backend>.empty_cache()`, else None."""
     if not isinstance(call, ast.Call):
@@ -85,6 +88,8 @@ class CacheClearInStep(Rule):
     impact = "high"
     evidence = "huggingface/peft PR #2894: 250 steps took 108 s with per-step gc.collect() + empty_cache(), 65 s without gc.collect(), 45 s without either (reported, time)."
     frameworks = ("torch", "tensorflow", "keras")
+    # Findings are `gc.collect()` or `torch.<backend>.empty_cache()` calls (or their import lines).
+    requires = ("collect", "empty_cache")
     fix_applicability = Applicability.UNSAFE
     options = {
         "include-tests": INCLUDE_TESTS,
@@ -415,7 +420,12 @@ class CacheClearInStep(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
+        # A qualified name's last part is the callee's attribute or the imported name.
+        aliases = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if target.rsplit(".", 1)[-1] in _CLEAR_LAST}
         for call in semantic.nodes(ast.Call):
+            func = call.func
+            if not (func.attr in _CLEAR_LAST if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in aliases):
+                continue  # cannot be gc.collect or empty_cache: skip resolving its name
             kind = clear_kind(semantic, call)
             if kind is None:
                 continue

@@ -29,6 +29,8 @@ _BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
 _STEP_FUNCTION = re.compile(r"^_?(training_step|train_step|train_batch|training_batch|step_fn|optimize_parameters|update)$")
 _DEVICE_NAME = re.compile(r"(?i)^(device|dev|\w+_device|device_\w+|dtype)$")
 _MOVES = frozenset({"to", "cuda", "cpu"})
+# Callees that make a loop a training loop for step_loops (with `train_step`-like helpers).
+_TRAINING_CALLEES = frozenset({"backward", "manual_backward", "step"})
 
 
 @register
@@ -50,6 +52,9 @@ class GraphRetention(Rule):
     impact = "medium"
     evidence = "Memory, not time: greenlint fixture peak RSS 998 MB -> 378 MB (CPU); packnet-sfm #47: 21 -> 38 GB host memory in one epoch from appended losses (reported). No energy number published."
     frameworks = ("torch", "lightning")
+    # `retain_graph=True`, or a value collected in a training loop, which step_loops finds by a
+    # `.backward`, an optimizer `.step` or a `train_step`/`train_batch` helper.
+    requires = ("retain_graph", "backward", "step", "train")
     fix_applicability = Applicability.UNSAFE
     options = {
         "include-tests": INCLUDE_TESTS,
@@ -444,21 +449,46 @@ class GraphRetention(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
+        if "retain_graph" in ctx.text:  # the keyword `_retain_keyword` looks for
+            for call in semantic.nodes(ast.Call):
+                retain = _retain_keyword(semantic, call)
+                if retain is not None:
+                    self._check_retain(ctx, call, retain)
+        # What could collect a graph, gathered before the (costlier) step loops are asked for.
+        # One pass: the appends, and the calls that may make a loop a training loop.
+        collected = []
+        training_like = []
         for call in semantic.nodes(ast.Call):
-            retain = _retain_keyword(semantic, call)
-            if retain is not None:
-                self._check_retain(ctx, call, retain)
+            func = call.func
+            if isinstance(func, ast.Attribute):
+                name = func.attr
+                if name == "append" and len(call.args) == 1 and not call.keywords:
+                    collected.append((call, func.value, call.args[0]))
+                    continue
+            elif isinstance(func, ast.Name):
+                name = func.id
+            else:
+                continue
+            if name in _TRAINING_CALLEES or "train" in name:
+                training_like.append(call)
+        collected += [
+            (node, node.target, node.value.elts[0])
+            for node in semantic.nodes(ast.AugAssign)
+            if isinstance(node.op, ast.Add) and isinstance(node.value, (ast.List, ast.Tuple)) and len(node.value.elts) == 1
+        ]
+        # `_check_collect` needs a named container and a statement loop around the node.
+        collected = [item for item in collected if isinstance(_container_base(item[1]), ast.Name)]
+        if collected:
+            trainable = _loops_around(semantic, training_like)
+            collected = [item for item in collected if any(loop in trainable for loop in semantic.enclosing_loops(item[0]))]
+        if not collected:
+            return
         loops = step_loops(semantic)
         if not loops:
             return
         kinds = _Kinds(semantic)
-        for call in semantic.nodes(ast.Call):
-            func = call.func
-            if isinstance(func, ast.Attribute) and func.attr == "append" and len(call.args) == 1 and not call.keywords:
-                self._check_collect(ctx, kinds, loops, call, func.value, call.args[0])
-        for node in semantic.nodes(ast.AugAssign):
-            if isinstance(node.op, ast.Add) and isinstance(node.value, (ast.List, ast.Tuple)) and len(node.value.elts) == 1:
-                self._check_collect(ctx, kinds, loops, node, node.target, node.value.elts[0])
+        for node, container, value in collected:
+            self._check_collect(ctx, kinds, loops, node, container, value)
 
     # ------------------------------------------------------------------ retain_graph=True
     def _check_retain(self, ctx: Context, call: ast.Call, retain: ast.keyword) -> None:
@@ -502,6 +532,27 @@ class GraphRetention(Rule):
             f"`{_short(node)}` keeps every step's autograd graph alive through `{shown}`; collect `.detach()`ed values (or `.item()` for logging)",
             _detach_fix(ctx, kinds, value),
         )
+
+
+def _container_base(container: ast.AST) -> ast.AST:
+    """`history` for `history[k][i]`."""
+    while isinstance(container, ast.Subscript):
+        container = container.value
+    return container
+
+
+def _loops_around(semantic: SemanticModel, calls: list[ast.Call]) -> set[ast.AST]:
+    """Every for/while loop (within its function) around one of the calls. Given the calls
+    named like `.backward`, `.step` or a `train_step`-like helper, a superset of the loops
+    step_loops can call "training"."""
+    found: set[ast.AST] = set()
+    for call in calls:
+        for ancestor in semantic.ancestors(call):
+            if isinstance(ancestor, FUNCTION_NODES):
+                break
+            if isinstance(ancestor, _STATEMENT_LOOPS):
+                found.add(ancestor)
+    return found
 
 
 # ---------------------------------------------------------------------------- retain_graph

@@ -54,6 +54,11 @@ _ADVANCED_PROFILERS = frozenset(
     for package in ("lightning.pytorch", "pytorch_lightning")
     for path in ("profilers", "profilers.advanced", "profiler", "profiler.advanced")
 )
+_CALLEE_LAST = frozenset(
+    name.rsplit(".", 1)[-1]
+    for names in (_ANOMALY_SETTERS, _ANOMALY_CONTEXTS, _SCHEDULED_PROFILERS, _LEGACY_PROFILERS, _GRADCHECKS, _TF_EAGER, _LIGHTNING_TRAINERS)
+    for name in names
+)
 # Files and functions whose purpose is debugging, profiling or benchmarking.
 _DEBUG_PATH = re.compile(r"(^|[/\\_.-])(debug\w*|profil\w*|bench\w*)([/\\_.-]|$)", re.IGNORECASE)
 _DEBUG_FUNCTION = re.compile(r"(^|_)(debug\w*|profil\w*|bench\w*|anomal\w*|nan|nans|check\w*|diagnos\w*|test\w*|verify|validate)(_|$)", re.IGNORECASE)
@@ -92,6 +97,9 @@ class DebugModeLeftOn(Rule):
     impact = "high"
     evidence = "Anomaly detection: ~22 -> 52-57 s/epoch VGG16-BN/CIFAR-10 (pytorch/ignite #219), 2.5x (Lightning #17359); autograd profiler 23 -> 43 ms/iteration (facebookresearch/dlrm #197)."
     frameworks = ("torch", "tensorflow", "lightning")
+    # Every switch is spelled with one of these: (set_)detect_anomaly/set_anomaly_enabled and
+    # Trainer(detect_anomaly=), profile(r), (grad)gradcheck, run_functions_eagerly.
+    requires = ("anomaly", "profile", "gradcheck", "eagerly")
     fix_applicability = Applicability.UNSAFE
     options = {"include-tests": INCLUDE_TESTS}
 
@@ -499,7 +507,12 @@ class DebugModeLeftOn(Rule):
         semantic = ctx.semantic
         if _DEBUG_PATH.search(ctx.filename.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]) or _debug_folder(ctx.filename):
             return
+        # A qualified name's last part is the callee's attribute or the imported name.
+        aliases = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if target.rsplit(".", 1)[-1] in _CALLEE_LAST}
         for call in semantic.nodes(ast.Call):
+            func = call.func
+            if not (func.attr in _CALLEE_LAST if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in aliases):
+                continue  # none of the callees below: skip resolving its name
             name = semantic.call_name(call)
             if name is None:
                 continue

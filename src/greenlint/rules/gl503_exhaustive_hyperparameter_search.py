@@ -85,6 +85,9 @@ class ExhaustiveHyperparameterSearch(Rule):
     impact = "high"
     evidence = "Research pilot (scikit-learn's SVC grid, 42 candidates x 5 folds, 1 thread): GridSearchCV 3.31 s vs HalvingGridSearchCV 1.19 s (2.8x) vs RandomizedSearchCV(10) 1.06 s (3.1x)."
     frameworks = ("sklearn", "optuna", "keras", "tensorflow", "torch", "xgboost", "lightgbm", "catboost", "transformers")
+    # A finding is a GridSearchCV/GridSampler call or a loop around a training call: `.fit`,
+    # `.train()`, `.backward`/`.step` in a training loop, or cross_val_score/cross_validate.
+    requires = ("GridSearchCV", "GridSampler", "cross_val", "fit", "train", "backward", "step")
     fix_applicability = Applicability.UNSAFE
     options = {
         "min-fits": Option(int, 50, "Report a search only when it runs at least this many full fits (candidates x folds; trainings for loops)"),
@@ -427,7 +430,10 @@ class ExhaustiveHyperparameterSearch(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         threshold = self.settings["min-fits"]
-        for call in semantic.nodes(ast.Call):
+        # A qualified name is spelled in the text (its import or its attributes): without these
+        # words no call resolves to a GridSearchCV or a GridSampler.
+        searches = semantic.nodes(ast.Call) if "GridSearchCV" in ctx.text or "GridSampler" in ctx.text else ()
+        for call in searches:
             name = semantic.call_name(call)
             if name in _GRID_SEARCH or name == _OLD_GRID_SEARCH:
                 self._grid_search(ctx, call, name, threshold)
@@ -483,10 +489,22 @@ class ExhaustiveHyperparameterSearch(Rule):
     # ------------------------------------------------------------------ nested loops
     def _loops(self, ctx: Context, threshold: int) -> None:
         semantic = ctx.semantic
+        if not semantic.nodes(ast.For) and not semantic.nodes(ast.AsyncFor):
+            return  # no `for` loop: no grid dimension
         reported: set[ast.AST] = set()
-        training_loops = {loop for loop, kind in step_loops(semantic).items() if kind == "training"} if "for" in ctx.text else set()
+        training_loops: set[ast.AST] | None = None  # asked for only when needed: step_loops is costly
+        cross_validate = _cross_validate_names(semantic)
+        grid_loops: dict[ast.AST, bool] = {}
         for call in semantic.nodes(ast.Call):
-            if not _trains(semantic, call, training_loops):
+            func = call.func
+            # The callee names that `_trains` can accept, tested inline first (most calls fail).
+            if not (func.attr in _TRAINING_ATTRS if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in cross_validate):
+                continue
+            if not _may_be_in_grid_loop(semantic, call, grid_loops):
+                continue  # `_hyperparameter_loops` would find no dimension
+            if training_loops is None:
+                training_loops = {loop for loop, kind in step_loops(semantic).items() if kind == "training"} if "for" in ctx.text else set()
+            if not _trains(semantic, call, training_loops, cross_validate):
                 continue
             dims = _hyperparameter_loops(semantic, call)
             if not dims:
@@ -909,13 +927,28 @@ def _enabler_imported(semantic: SemanticModel) -> bool:
 
 
 # ---------------------------------------------------------------------------- loops of trainings
-def _trains(semantic: SemanticModel, call: ast.Call, training_loops: set[ast.AST]) -> bool:
+_CROSS_VALIDATE_LAST = frozenset(name.rsplit(".", 1)[-1] for name in _CROSS_VALIDATE)
+# Every method `_trains` accepts.
+_TRAINING_ATTRS = _CROSS_VALIDATE_LAST | {"fit", "train", "backward", "step"}
+
+
+def _cross_validate_names(semantic: SemanticModel) -> frozenset[str]:
+    """The local names imported as cross_val_score/cross_validate (in any scope)."""
+    return frozenset(local for scope in semantic.scopes.values() for local, target in scope.imports.items() if target in _CROSS_VALIDATE)
+
+
+def _trains(semantic: SemanticModel, call: ast.Call, training_loops: set[ast.AST], cross_validate: frozenset[str]) -> bool:
     """A call that runs one full training: `.fit` of a scikit-learn/XGBoost/LightGBM/CatBoost
     estimator or a Keras model, `cross_val_score`, `trainer.train()`, or a PyTorch training
     loop (reported at its first backward/step call)."""
     func = call.func
-    name = semantic.call_name(call)
-    if name in _CROSS_VALIDATE:
+    # Resolve the callee only when its last name can be cross_val_score/cross_validate: an
+    # attribute of that name, or a name imported as one (`cross_validate`, the imported locals).
+    if isinstance(func, ast.Name):
+        return func.id in cross_validate and semantic.call_name(call) in _CROSS_VALIDATE
+    if not isinstance(func, ast.Attribute):
+        return False
+    if func.attr in _CROSS_VALIDATE_LAST and semantic.call_name(call) in _CROSS_VALIDATE:
         return True
     if isinstance(func, ast.Attribute) and func.attr == "fit" and call.args:
         return _is_trainable(semantic, func.value) or any(k.arg == "epochs" for k in call.keywords)
@@ -965,6 +998,23 @@ def _keras_name(name: str) -> str:
         if name.startswith(prefix):
             return "keras." + name[len(prefix) :]
     return name
+
+
+def _may_be_in_grid_loop(semantic: SemanticModel, call: ast.Call, known: dict[ast.AST, bool]) -> bool:
+    """False when no `for` loop around the call iterates a grid (`_grid_dimensions`), so that
+    `_hyperparameter_loops` is empty; `known` remembers each loop's answer. A loop whose grid
+    cannot be measured without an error counts as one (the full check then meets the error)."""
+    for loop in semantic.enclosing_loops(call):
+        if not isinstance(loop, (ast.For, ast.AsyncFor)):
+            continue
+        if loop not in known:
+            try:
+                known[loop] = _grid_dimensions(semantic, loop.iter) is not None
+            except Exception:
+                known[loop] = True
+        if known[loop]:
+            return True
+    return False
 
 
 def _hyperparameter_loops(semantic: SemanticModel, call: ast.Call) -> list[tuple[ast.AST, list[int]]]:

@@ -66,6 +66,8 @@ _HIST_BOOSTING = frozenset({"sklearn.ensemble.HistGradientBoostingClassifier", "
 # Attributes that read the whole boosting path: the full number of stages is what is studied.
 _STAGE_PATH = frozenset({"staged_predict", "staged_predict_proba", "staged_decision_function", "train_score_", "oob_improvement_", "oob_scores_"})
 
+_CALLEE_LAST = frozenset(name.rsplit(".", 1)[-1] for names in (_HF_TRAINERS, _SKLEARN_ITERATIVE, _BOOSTING, _HIST_BOOSTING) for name in names)
+
 _KERAS_ADVICE = 'Add `callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)]` (with validation data)'
 
 
@@ -89,6 +91,9 @@ class NoEarlyStopping(Rule):
     impact = "medium"
     evidence = "Geißler et al. 2024: badly set training hyper-parameters cost up to 5x the energy for the same accuracy; greenlint CPU run: MLPClassifier early_stopping=False vs True (see GL504.md)."
     frameworks = ("keras", "tensorflow", "transformers", "trl", "sklearn")
+    # Findings are a `.fit(` call, a (Seq2Seq/SFT)Trainer, an MLP*/SGD* estimator or a
+    # (Hist)GradientBoosting* estimator.
+    requires = ("fit", "Trainer", "MLP", "SGD", "GradientBoosting")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {
         "min-epochs": Option(int, 20, "Report Keras/Trainer epoch budgets (and MLP/SGD max_iter) from this many epochs up"),
@@ -340,20 +345,33 @@ class NoEarlyStopping(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         min_epochs = self.settings["min-epochs"]
-        keras_file = imports_any(semantic, KERAS_ROOTS)
-        torch_file = imports_any(semantic, ("torch",))
-        stops_itself = keras_file and _sets_stop_training(semantic)
-        fixed_budget = _has_fixed_budget_schedule(semantic)
+        # File facts, computed on first need (most files have no candidate call at all).
+        facts: dict[str, bool] = {}
+
+        def fact(key: str) -> bool:
+            if key not in facts:
+                if key == "keras_fit":  # a Keras file that neither stops itself nor plans a budget
+                    facts[key] = imports_any(semantic, KERAS_ROOTS) and not _sets_stop_training(semantic) and not fact("fixed_budget")
+                elif key == "torch_file":
+                    facts[key] = imports_any(semantic, ("torch",))
+                else:
+                    facts[key] = _has_fixed_budget_schedule(semantic)
+            return facts[key]
+
+        # A qualified name's last part is the callee's attribute or the imported name.
+        aliases = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if target.rsplit(".", 1)[-1] in _CALLEE_LAST}
         for call in semantic.nodes(ast.Call):
             func = call.func
             if isinstance(func, ast.Attribute) and func.attr == "fit":
-                if keras_file and not stops_itself and not fixed_budget:
-                    self._keras_fit(ctx, call, min_epochs, torch_file)
+                if fact("keras_fit"):
+                    self._keras_fit(ctx, call, min_epochs, fact("torch_file"))
                 continue
+            if not (func.attr in _CALLEE_LAST if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in aliases):
+                continue  # none of the classes below: skip resolving its name
             name = semantic.call_name(call)
             if name is None:
                 continue
-            if name in _HF_TRAINERS and not fixed_budget:
+            if name in _HF_TRAINERS and not fact("fixed_budget"):
                 self._hf_trainer(ctx, call, min_epochs)
             elif name in _SKLEARN_ITERATIVE:
                 self._sklearn_iterative(ctx, call, name, min_epochs)
@@ -546,6 +564,16 @@ def is_keras_model_source(semantic: SemanticModel, value: ast.AST | None, depth:
 
 def builds_keras_model(semantic: SemanticModel, function: ast.AST, depth: int = 0) -> bool:
     """A local function whose body builds a Keras model (a builder such as `build_model()`)."""
+    # Asked again for every call of the builder: remember the answer (it depends on the depth,
+    # which bounds the look through builders that call builders).
+    cache = semantic.rule_cache.setdefault("GL504.builds", {})
+    key = (function, depth)
+    if key not in cache:
+        cache[key] = _builds_keras_model(semantic, function, depth)
+    return cache[key]
+
+
+def _builds_keras_model(semantic: SemanticModel, function: ast.AST, depth: int) -> bool:
     return any(isinstance(node, ast.Call) and is_keras_model_source(semantic, node, depth) for node in ast.walk(function) if node is not function)
 
 

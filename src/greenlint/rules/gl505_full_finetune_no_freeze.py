@@ -223,6 +223,32 @@ def _model_source(semantic: SemanticModel, call: ast.Call) -> Source | None:
     return None
 
 
+_SOURCE_PACKAGES = frozenset({"transformers", "sentence_transformers", "timm", "torchvision", "tensorflow", "keras", "tf_keras"})
+_SOURCE_METHODS = frozenset({"from_pretrained", "from_config"})
+
+
+def source_callees(semantic: SemanticModel):
+    """A cheap test, True for every call `model_source` can return a Source for: a
+    `.from_pretrained`/`.from_config` method, or a callee whose root name is imported from a
+    package `_model_source` knows (or as a from_pretrained/from_config function)."""
+    roots = {
+        local
+        for scope in semantic.scopes.values()
+        for local, target in scope.imports.items()
+        if target.split(".", 1)[0] in _SOURCE_PACKAGES or target.rsplit(".", 1)[-1] in _SOURCE_METHODS
+    }
+
+    def maybe(call: ast.Call) -> bool:
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in _SOURCE_METHODS:
+            return True
+        while isinstance(func, ast.Attribute):
+            func = func.value
+        return isinstance(func, ast.Name) and func.id in roots
+
+    return maybe
+
+
 def checkpoint_name(semantic: SemanticModel, node: ast.AST | None) -> str | None:
     """The checkpoint or architecture name an argument holds, when the code shows it: a string
     literal, a name bound only to one string literal (`MODEL_ID = "roberta-large"`), or
@@ -458,7 +484,16 @@ def trainings(semantic: SemanticModel) -> list[Training]:
     if "trainings" in cache:
         return cache["trainings"]
     found: list[Training] = []
+    aliases = _training_aliases(semantic)
     for call in semantic.nodes(ast.Call):
+        # Cheap first: the callee's last name must be able to name a trainer or an optimizer.
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            last = func.attr
+            if not (last[:1].isupper() or last.endswith("Trainer") or last in _FACTORY_LAST):
+                continue
+        elif not (isinstance(func, ast.Name) and func.id in aliases):
+            continue
         name = semantic.call_name(call) or ""
         if _TRAINERS.match(name) or _local_trainer(semantic, call.func):
             model = _keyword(call, "model") or (call.args[0] if call.args else None)
@@ -481,6 +516,25 @@ def trainings(semantic: SemanticModel) -> list[Training]:
             found.append(Training(call, holder, every))
     cache["trainings"] = found
     return found
+
+
+_FACTORY_LAST = frozenset(name.rsplit(".", 1)[-1] for name in _OPTIMIZER_FACTORIES)
+
+
+def _may_name_training(last: str) -> bool:
+    """Whether a qualified name ending in `last` can be a trainer or an optimizer: trainers end in
+    "Trainer", optimizers are capitalised classes or a timm factory."""
+    return last[:1].isupper() or last.endswith("Trainer") or last in _FACTORY_LAST
+
+
+def _training_aliases(semantic: SemanticModel) -> set[str]:
+    """The local names a trainer or optimizer call can be spelled with: a name imported as one
+    (the last part of a qualified name is the imported name), or a local class with a trainer base."""
+    aliases = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if _may_name_training(target.rsplit(".", 1)[-1])}
+    aliases.update(
+        cls.name for cls in semantic.nodes(ast.ClassDef) if any(_TRAINERS.match(semantic.qualified_name(base) or "") for base in cls.bases)
+    )
+    return aliases
 
 
 def _local_trainer(semantic: SemanticModel, func: ast.AST) -> bool:
@@ -654,6 +708,9 @@ class FullFinetuneNoFreeze(Rule):
     impact = "low"
     evidence = "No energy study of frozen vs full fine-tuning found (research note 3.20); greenlint CPU fixture: frozen backbone 0.44x the CPU time [95% CI 0.38, 0.46]."
     frameworks = ("torch", "transformers", "timm", "torchvision", "trl", "lightning")
+    # A finding needs a pretrained source (model_source): `from_pretrained`, a sentence_transformers
+    # model, timm's `create_model`, a torchvision.models builder or a Keras `applications` model.
+    requires = ("from_pretrained", "sentence_transformers", "create_model", "torchvision", "applications")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {
         "include-tests": INCLUDE_TESTS,
@@ -931,6 +988,11 @@ class FullFinetuneNoFreeze(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
+        # A finding needs a pretrained source somewhere in the file: cheaper to rule out first
+        # than what trains (model_source answers are remembered and shared with GL602).
+        maybe = source_callees(semantic)
+        if not any(maybe(c) and (s := model_source(semantic, c)) is not None and s.pretrained for c in semantic.nodes(ast.Call)):
+            return
         items = trainings(semantic)
         if not items or freezing_evidence(semantic) is not None:
             return

@@ -66,6 +66,9 @@ class CudnnAutotunerOff(Rule):
     impact = "low"
     evidence = "speechbrain PR #294: V100 17 -> 12 min/epoch, 1080 Ti 60 -> 25 min/epoch with cudnn.benchmark; greenlint on an H200 (cuDNN 9): no difference."
     frameworks = ("torch",)
+    # `cudnn.deterministic = True`, or a convnet (the check below needs "Conv", "models" or
+    # "create_model" in the text before it looks for one).
+    requires = ("deterministic", "Conv", "models", "create_model")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {"include-tests": INCLUDE_TESTS}
 
@@ -303,7 +306,7 @@ class CudnnAutotunerOff(Rule):
         semantic = ctx.semantic
         # Cheap text checks first: most files never name these switches or train a convnet.
         mentions = "deterministic" in ctx.text or "benchmark" in ctx.text
-        flags = _cudnn_flags(semantic) if mentions else {"benchmark": False, "deterministic": False, "deterministic_on": []}
+        flags = _cudnn_flags(semantic, ctx.text) if mentions else {"benchmark": False, "deterministic": False, "deterministic_on": []}
         for node in flags["deterministic_on"]:
             ctx.report(
                 node,
@@ -330,24 +333,29 @@ class CudnnAutotunerOff(Rule):
         )
 
 
-def _cudnn_flags(semantic: SemanticModel) -> dict:
+def _cudnn_flags(semantic: SemanticModel, text: str) -> dict:
     """Where the file touches cuDNN's switches: `benchmark` (any mention, or a `benchmark=`
     keyword), `deterministic` (any mention, or `use_deterministic_algorithms`), and the
     unconditional `cudnn.deterministic = True` statements that the rule reports."""
     benchmark = deterministic = False
-    for word, node in identifiers(semantic):
-        if word == "benchmark" and (isinstance(node, ast.keyword) or _under_cudnn(semantic, node)):
-            benchmark = True
-        elif word == "deterministic" and _under_cudnn(semantic, node):
-            deterministic = True
-        elif word == "use_deterministic_algorithms":
-            deterministic = True
+    # An identifier is spelled in the text, so a word absent from it needs no look.
+    if "benchmark" in text:
+        benchmark = any(k.arg == "benchmark" for node in (*semantic.nodes(ast.Call), *semantic.nodes(ast.ClassDef)) for k in node.keywords) or any(
+            node.attr == "benchmark" and _under_cudnn(semantic, node) for node in semantic.nodes(ast.Attribute)
+        )
+    if "deterministic" in text:
+        deterministic = any(node.attr == "deterministic" and _under_cudnn(semantic, node) for node in semantic.nodes(ast.Attribute)) or (
+            "use_deterministic_algorithms" in text and any(word == "use_deterministic_algorithms" for word, _ in identifiers(semantic))
+        )
     reported = []
-    if not _has_conv(semantic, _CUDNN_LAYERS):
+    candidates = [
+        node
+        for node in semantic.nodes(ast.Assign)
+        if isinstance(node.value, ast.Constant) and node.value.value is True and any(isinstance(t, ast.Attribute) and t.attr == "deterministic" for t in node.targets)
+    ]
+    if not candidates or not _has_conv(semantic, _CUDNN_LAYERS):
         return {"benchmark": benchmark, "deterministic": deterministic, "deterministic_on": reported}
-    for node in semantic.nodes(ast.Assign):
-        if not (isinstance(node.value, ast.Constant) and node.value.value is True):
-            continue
+    for node in candidates:
         for target in node.targets:
             if isinstance(target, ast.Attribute) and semantic.qualified_name(target) == "torch.backends.cudnn.deterministic":
                 if not _guarded(semantic, node) and not in_function_named(semantic, node, _DETERMINISM_PURPOSE):

@@ -35,6 +35,8 @@ class ZeroGradNotNone(Rule):
     impact = "low"
     evidence = "PyTorch Performance Tuning Guide: set_to_none=True skips a memset per gradient and lets backward assign instead of add (guidance, no number); the saving needs CUDA's caching allocator: on a CPU, greenlint measured page faults eating it."
     frameworks = ("torch", "lightning", "accelerate")
+    # Findings are `.zero_grad(...)` calls.
+    requires = ("zero_grad",)
     fix_applicability = Applicability.UNSAFE
     options = {
         "include-tests": INCLUDE_TESTS,

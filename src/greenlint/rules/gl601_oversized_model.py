@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 _PIPELINE = "transformers.pipeline"
 _SENTENCE_MODELS = frozenset({"sentence_transformers.SentenceTransformer", "sentence_transformers.CrossEncoder"})
+_LOADERS = frozenset({_PIPELINE, *_SENTENCE_MODELS})
+_LOADER_LAST = frozenset({name.rsplit(".", 1)[-1] for name in _LOADERS} | {"from_pretrained"})
 # Names under which a large model is deliberately kept next to a small one.
 _DELIBERATE_WORDS = ("teacher", "oracle", "reference", "baseline")
 
@@ -52,6 +54,9 @@ class OversizedModel(Rule):
         "per inference than task-specific ones; DistilBERT: 40% smaller, 60% faster, 97% of BERT's GLUE (Sanh et al. 2019)."
     )
     frameworks = ("transformers", "sentence_transformers")
+    # The loaders whose checkpoint argument is judged: `pipeline`, `from_pretrained`, and
+    # sentence_transformers' SentenceTransformer/CrossEncoder (qualified: its import names it).
+    requires = ("pipeline", "from_pretrained", "sentence_transformers")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {
         "include-tests": INCLUDE_TESTS,
@@ -231,7 +236,12 @@ class OversizedModel(Rule):
         semantic = ctx.semantic
         extra = self.settings.get("extra-models") or {}
         strings: set[str] | None = None
+        # A qualified name's last part is the callee's attribute or the imported name.
+        aliases = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if target in _LOADERS}
         for call in semantic.nodes(ast.Call):
+            func = call.func
+            if not (func.attr in _LOADER_LAST if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in aliases):
+                continue  # not pipeline, a sentence-transformers model or from_pretrained
             found = _model_argument(semantic, call)
             if found is None:
                 continue

@@ -13,6 +13,7 @@ from greenlint.rules.gl505_full_finetune_no_freeze import (
     Source,
     model_source,
     peel,
+    source_callees,
     sources_in,
     trainings,
     values_of,
@@ -65,6 +66,9 @@ class TrainFromScratch(Rule):
     impact = "medium"
     evidence = "Luccioni et al. (FAccT 2024, A100): BLOOMz training 10,505-51,686 kWh vs fine-tuning 543-7,571 kWh per model size."
     frameworks = ("torch", "torchvision", "timm", "transformers", "keras", "tensorflow")
+    # A finding is a from-scratch source (model_source): `from_config` or a class of transformers,
+    # timm's `create_model`, a torchvision.models builder, a Keras `applications` model.
+    requires = ("from_config", "transformers", "create_model", "torchvision", "applications")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {"include-tests": INCLUDE_TESTS}
 
@@ -322,13 +326,16 @@ class TrainFromScratch(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
+        # The model sources first: a file without a from-scratch architecture (most) needs no
+        # look for what trains.
+        maybe = source_callees(semantic)
+        sources = [s for s in (model_source(semantic, c) for c in semantic.nodes(ast.Call) if maybe(c)) if s is not None]
+        scratch = [s for s in sources if not s.pretrained and s.task_head]
+        if not scratch or any(s.pretrained for s in sources):
+            return
         items = trainings(semantic)
         fits = [c for c in semantic.nodes(ast.Call) if isinstance(c.func, ast.Attribute) and c.func.attr in ("fit", "fit_generator")]
         if not items and not fits:
-            return
-        sources = [s for s in (model_source(semantic, c) for c in semantic.nodes(ast.Call)) if s is not None]
-        scratch = [s for s in sources if not s.pretrained and s.task_head]
-        if not scratch or any(s.pretrained for s in sources):
             return
         if not _has_data(semantic) or _studies_initialisation(semantic) or _non_rgb_input(semantic):
             return

@@ -27,6 +27,8 @@ _DATA_PARALLEL_FUNCTION = frozenset({"torch.nn.parallel.data_parallel", "torch.n
 # device_map values that spread a model over every visible GPU ("sequential" fills GPU 0 first).
 _SPREADING_MAPS = frozenset({"auto", "balanced", "balanced_low_0"})
 _VLLM = frozenset({"vllm.LLM", "vllm.entrypoints.llm.LLM", "vllm.AsyncEngineArgs", "vllm.EngineArgs"})
+_CALLEES = _DATA_PARALLEL | _DATA_PARALLEL_FUNCTION | _VLLM
+_CALLEE_LAST = frozenset(name.rsplit(".", 1)[-1] for name in _CALLEES)
 
 
 @register
@@ -46,6 +48,9 @@ class OverParallelInference(Rule):
     impact = "low"
     evidence = "Fernandez et al. 2025 (Llama-3.1-8B): tensor parallelism over 2/4 GPUs cut latency 40%/61% but raised energy 29%/55% at batch 1."
     frameworks = ("torch", "transformers", "vllm")
+    # Each finding names its trigger: `DataParallel`/`data_parallel`, the `device_map` keyword, or
+    # vLLM's `tensor_parallel_size`/`pipeline_parallel_size` keyword.
+    requires = ("DataParallel", "data_parallel", "device_map", "parallel_size")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {
         "include-tests": INCLUDE_TESTS,
@@ -212,12 +217,22 @@ class OverParallelInference(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         candidates = []
+        aliases = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if target in _CALLEES}
         for call in semantic.nodes(ast.Call):
+            # Resolve the callee only when its last name can be one of ours or it passes device_map.
+            func = call.func
+            if not (
+                (func.attr in _CALLEE_LAST if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in aliases)
+                or any(k.arg == "device_map" for k in call.keywords)
+            ):
+                continue
             name = semantic.call_name(call) or ""
             if name in _DATA_PARALLEL or name in _DATA_PARALLEL_FUNCTION or name in _VLLM:
                 candidates.append((call, name))
             elif any(k.arg == "device_map" for k in call.keywords):
                 candidates.append((call, name))
+        # Drop, before the costly file_trains, what the checks below would pass over anyway.
+        candidates = [(call, name) for call, name in candidates if _may_report(call, name)]
         if not candidates or file_trains(semantic):
             return
         for call, name in candidates:
@@ -294,6 +309,22 @@ class OverParallelInference(Rule):
                 ),
             )
             return
+
+
+def _may_report(call: ast.Call, name: str) -> bool:
+    """False for a candidate that `_device_map` or `_tensor_parallel` would not report whatever
+    the rest of the file holds (a cheap look at the call alone)."""
+    if name in _DATA_PARALLEL or name in _DATA_PARALLEL_FUNCTION:
+        return True
+    if name in _VLLM:
+        return any(
+            k.arg in ("tensor_parallel_size", "pipeline_parallel_size") and isinstance(k.value, ast.Constant) and isinstance(k.value.value, int) and k.value.value > 1
+            for k in call.keywords
+        )
+    value = next((k.value for k in call.keywords if k.arg == "device_map"), None)
+    if not (isinstance(value, ast.Constant) and value.value in _SPREADING_MAPS) or any(k.arg == "max_memory" for k in call.keywords):
+        return False
+    return name.endswith(".from_pretrained") or name == "transformers.pipeline"
 
 
 def _used_for_inference(semantic: SemanticModel, call: ast.Call) -> bool:

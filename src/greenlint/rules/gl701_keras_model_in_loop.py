@@ -44,6 +44,9 @@ class KerasModelInLoop(Rule):
     impact = "medium"
     evidence = "TF issue #33009: memory grows without bound in a predict loop (>10 GB in 10 min); Keras docs: global state grows with every model built in a loop without clear_session()."
     frameworks = ("tensorflow", "keras", "tf_keras")
+    # `tf.function`, or a Keras model source: Sequential/Model (also as a local class's base),
+    # load_model, clone_model, model_from_json, a keras.applications constructor.
+    requires = ("function", "Model", "Sequential", "load_model", "clone_model", "model_from_json", "applications")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {"include-tests": INCLUDE_TESTS}
 
@@ -243,7 +246,16 @@ class KerasModelInLoop(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         tf_functions = _tf_functions(semantic)
+        # Names a call below can be spelled with: imported as a tf.function or Keras model source
+        # (the last part of a qualified name is the imported name), defined here, or tf.functions.
+        names = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if _may_build(target.rsplit(".", 1)[-1])}
+        names.update(d.name for kind in (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef) for d in semantic.nodes(kind))
         for call in semantic.nodes(ast.Call):
+            func = call.func
+            if not (_may_build(func.attr) if isinstance(func, ast.Attribute) else isinstance(func, ast.Name) and func.id in names):
+                continue  # no tf.function, model source or local function: nothing to check
+            if not semantic.enclosing_loops(call):
+                continue  # each check below needs a loop around the call
             name = keras_name(semantic.call_name(call))
             if name in _TF_FUNCTION:
                 self._tf_function_call_in_loop(ctx, call)
@@ -333,6 +345,15 @@ class KerasModelInLoop(Rule):
 
 
 # ---------------------------------------------------------------------------- helpers
+# The last names of tf.function and of every Keras model source is_keras_model_source knows by
+# name (keras.applications constructors are capitalised).
+_BUILDER_LAST = frozenset({"function", "load_model", "clone_model", "model_from_json"})
+
+
+def _may_build(last: str) -> bool:
+    return last in _BUILDER_LAST or last[:1].isupper()
+
+
 def _is_tf_function(semantic: SemanticModel, decorator: ast.AST) -> bool:
     target = decorator.func if isinstance(decorator, ast.Call) else decorator
     return keras_name(semantic.qualified_name(target)) in _TF_FUNCTION
