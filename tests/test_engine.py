@@ -356,3 +356,12 @@ def test_prefilter_never_drops_a_finding_the_full_analysis_reports():
 )
 def test_is_test_file(filename, is_test):
     assert is_test_file(filename) is is_test
+
+
+def test_unused_noqa_judges_a_rule_the_prefilter_ruled_out():
+    """GL701 (Keras) cannot fire on a PyTorch-only file: its suppression there is unused. A
+    rule that skips test files is not judged in one."""
+    rules = [rule() for rule in all_rules()]
+    text = "import torch\n\nx = torch.ones(3)  # noqa: GL701\n"
+    assert [d.code for d in lint_text(text, "train.py", rules).diagnostics] == ["GL001"]
+    assert lint_text(text, "tests/test_train.py", rules).diagnostics == []

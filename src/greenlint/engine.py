@@ -88,9 +88,13 @@ def syntax_error_diagnostic(error: SyntaxError | ValueError, lines: LineIndex) -
 
 def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bool = True) -> LintResult:
     result = LintResult()
+    ruled_out: list[Rule] = []  # by the pre-filter: they cannot fire on this text
     if use_prefilter:
         seen: dict[str, bool] = {}
-        rules = [rule for rule in rules if rule.could_fire(text, seen)]  # e.g. no Keras rule on a PyTorch file
+        active = []
+        for rule in rules:  # e.g. no Keras rule on a PyTorch file
+            (active if rule.could_fire(text, seen) else ruled_out).append(rule)
+        rules = active
     if not rules or ("skip-file" in text and _SKIP_FILE.search(text)):
         result.skipped = True
         return result
@@ -106,6 +110,8 @@ def lint_text(text: str, filename: str, rules: Sequence[Rule], use_prefilter: bo
         return result
     ctx = Context(text, filename, tree, lines)
     test_file = is_test_file(filename)
+    # A rule the pre-filter ruled out has, in effect, checked the file and found nothing.
+    ctx.ran_codes.update(rule.code for rule in ruled_out if not (test_file and rule.settings.get("include-tests") is False))
     # Housekeeping rules (unused noqa) judge the others' findings, so they run last.
     for rule in sorted(rules, key=lambda r: r.runs_last):
         if test_file and rule.settings.get("include-tests") is False:
