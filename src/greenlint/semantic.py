@@ -160,6 +160,7 @@ class SemanticModel:
         scope_of = self._scope_of
         binders = _BINDERS
         child_fields = _CHILD_FIELDS
+        Name, Constant = ast.Name, ast.Constant
         while stack:
             node, scope = stack.pop()
             scope_of[node] = scope
@@ -181,13 +182,24 @@ class SemanticModel:
                     # bases and annotations run outside.
                     child_scope = inner if inner_if_list else scope
                     for item in reversed(value):
-                        if isinstance(item, AST):
+                        leaf = item.__class__
+                        if leaf is Name or leaf is Constant:  # the commonest leaves, done here
+                            parents[item] = node
+                            scope_of[item] = child_scope
+                            by_type[leaf].append(item)
+                        elif isinstance(item, AST):
                             parents[item] = node
                             stack.append((item, child_scope))
-                elif isinstance(value, AST):
-                    parents[value] = node
-                    # A lambda's body is inside it; its defaults are not.
-                    stack.append((value, inner if inner_if_node else scope))
+                else:
+                    leaf = value.__class__
+                    if leaf is Name or leaf is Constant:
+                        parents[value] = node
+                        scope_of[value] = inner if inner_if_node else scope
+                        by_type[leaf].append(value)
+                    elif isinstance(value, AST):
+                        parents[value] = node
+                        # A lambda's body is inside it; its defaults are not.
+                        stack.append((value, inner if inner_if_node else scope))
 
     def _bind_scope(self, node: ast.AST, outer: Scope) -> Scope:
         inner = Scope(node, outer)
