@@ -11,6 +11,7 @@ from greenlint.loading import (
     IN_PLACE_ADAPTERS,
     MODEL_KINDS,
     load_of,
+    model_load_candidates,
     outermost_load,
     parameters,
     per_call_reason,
@@ -378,7 +379,8 @@ class ModelLoadPerCall(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
-        for call in semantic.nodes(ast.Call):
+        # Cheap: most calls cannot load a model whatever their names resolve to.
+        for call in model_load_candidates(semantic):
             load = load_of(semantic, call)
             if load is None or load.kind not in MODEL_KINDS:
                 continue
