@@ -180,13 +180,16 @@ _PRETRAINED_KEYWORDS = frozenset({"pretrained", "weights", "pretrained_cfg_overl
 def model_load_candidates(semantic: SemanticModel) -> list[ast.Call]:
     """The file's calls, in source order, less those whose load_of cannot be of a MODEL_KINDS
     kind: a cheap syntactic test to skip most calls before resolving them. A resolved name ends
-    with the attribute called, or, for a plain name, with what an import binds it to (so any
-    imported name passes); torchvision/timm constructors only load with a pretrained keyword."""
+    with the attribute called, or, for a plain name, with what an import binds it to;
+    torchvision/timm constructors only load with a pretrained keyword."""
     cache = semantic.rule_cache.setdefault("loading.model_candidates", {})
     found = cache.get("calls")
     if found is not None:
         return found
-    imported = _imported_names(semantic)
+    # A plain name resolves to exactly what an import binds it to (in whichever scope).
+    imported = frozenset(
+        name for scope in semantic.scopes.values() for name, target in scope.imports.items() if target.rsplit(".", 1)[-1] in _MODEL_LAST_PARTS
+    )
     found = []
     Attribute, Name = ast.Attribute, ast.Name
     for call in semantic.nodes(ast.Call):
