@@ -544,7 +544,8 @@ class UnbatchedInferenceLoop(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         for call in semantic.nodes(ast.Call):
-            if not (call.args or call.keywords) or not _callable_shape(call):
+            # An input argument (cheap) before the loops around the call.
+            if not (call.args or call.keywords) or not _callable_shape(call) or _input_arg(call) is None:
                 continue
             loops = semantic.enclosing_loops(call)
             if not loops:
