@@ -175,6 +175,11 @@ def _load_of(semantic: SemanticModel, call: ast.Call) -> Load | None:
 # The last part of every name load_of can give a MODEL_KINDS kind without a pretrained keyword.
 _MODEL_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name, kind in _EXACT.items() if kind in MODEL_KINDS) | {"from_pretrained"}
 _PRETRAINED_KEYWORDS = frozenset({"pretrained", "weights", "pretrained_cfg_overlay", "checkpoint_path"})
+# Words one of which a text holding a model load contains: the name's last part is spelled in
+# the text (as the attribute called, or on the import line of a plain name), or the pretrained
+# keyword is. Words containing a shorter one (`load_model`, `load`) are left out.
+_MODEL_WORDS = _MODEL_LAST_PARTS | _PRETRAINED_KEYWORDS
+MODEL_LOAD_WORDS = tuple(sorted(w for w in _MODEL_WORDS if not any(o != w and o in w for o in _MODEL_WORDS)))
 
 
 def model_load_candidates(semantic: SemanticModel) -> list[ast.Call]:

@@ -10,6 +10,7 @@ from greenlint.diagnostics import Applicability, Fix
 from greenlint.loading import (
     IN_PLACE_ADAPTERS,
     MODEL_KINDS,
+    MODEL_LOAD_WORDS,
     load_of,
     model_load_candidates,
     outermost_load,
@@ -60,6 +61,8 @@ class ModelLoadPerCall(Rule):
         "torch", "transformers", "sentence_transformers", "diffusers", "joblib", "pickle", "sklearn", "keras",
         "tensorflow", "ultralytics", "timm", "whisper", "spacy", "onnxruntime", "open_clip", "safetensors",
     )
+    # Every finding is a model-kind load, whose name's last part (or pretrained keyword) the text spells.
+    requires = MODEL_LOAD_WORDS
     # Findings carry display-only advice; no edit is ever applied.
     fix_applicability = Applicability.DISPLAY_ONLY
 
