@@ -591,10 +591,18 @@ _FAST_PATH_LAYERS = frozenset(
 )
 
 
+_FAST_PATH_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in _FAST_PATH_LAYERS)
+
+
 def _uses_fast_path_layers(semantic: SemanticModel) -> bool:
     cache = semantic.rule_cache.setdefault("GL101", {})
     if "fast_path" not in cache:
-        cache["fast_path"] = any(semantic.call_name(c) in _FAST_PATH_LAYERS for c in semantic.nodes(ast.Call))
+        # A resolved name ends with the attribute called; a plain name may be an alias.
+        cache["fast_path"] = any(
+            semantic.call_name(c) in _FAST_PATH_LAYERS
+            for c in semantic.nodes(ast.Call)
+            if (c.func.attr in _FAST_PATH_LAST_PARTS if isinstance(c.func, ast.Attribute) else isinstance(c.func, ast.Name))
+        )
     return cache["fast_path"]
 
 
