@@ -11,6 +11,7 @@ from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable, mini
 from greenlint.loading import (
     IN_PLACE_ADAPTERS,
     Load,
+    load_candidates,
     load_of,
     outermost_load,
     root_name,
@@ -462,7 +463,7 @@ class LoopInvariantLoad(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
-        for call in semantic.nodes(ast.Call):
+        for call in load_candidates(semantic):  # the others cannot be loads
             load = load_of(semantic, call)
             if load is None:
                 continue
