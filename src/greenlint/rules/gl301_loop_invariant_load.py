@@ -464,11 +464,12 @@ class LoopInvariantLoad(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         for call in load_candidates(semantic):  # the others cannot be loads
-            load = load_of(semantic, call)
-            if load is None:
-                continue
+            # In a loop (an ancestor walk) before resolving what the call loads.
             loops = semantic.enclosing_loops(call)
-            if not loops or not outermost_load(semantic, call):
+            if not loops:
+                continue
+            load = load_of(semantic, call)
+            if load is None or not outermost_load(semantic, call):
                 continue
             loop = loops[0]
             if not _invariant(semantic, call, loop) or _deliberate(semantic, call, load, loop):
