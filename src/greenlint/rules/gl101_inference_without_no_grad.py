@@ -436,11 +436,12 @@ class InferenceWithoutNoGrad(Rule):
         semantic = ctx.semantic
         words = _INFERENCE_WORDS | set(self.settings["extra-inference-names"])
         findings: list[tuple[ast.Call, str, ast.AST, _Target]] = []
+        def_of: dict[ast.AST, ast.AST | None] = {}
         for call in semantic.nodes(ast.Call):
             target = forward_target(call)
             if target is None:
                 continue
-            function = semantic.enclosing_def(call)
+            function = _enclosing_def(semantic, call, def_of)
             if function is not None and function.name in _MODEL_INTERNALS:
                 continue
             # The cheap necessary condition for an inference context first: most calls are in
@@ -604,6 +605,27 @@ def _uses_fast_path_layers(semantic: SemanticModel) -> bool:
             if (c.func.attr in _FAST_PATH_LAST_PARTS if isinstance(c.func, ast.Attribute) else isinstance(c.func, ast.Name))
         )
     return cache["fast_path"]
+
+
+def _enclosing_def(semantic: SemanticModel, node: ast.AST, memo: dict) -> ast.AST | None:
+    """semantic.enclosing_def(node), memoised along the way: every non-def node passed on the
+    way up has the same innermost def above it, so later calls stop at the first one seen."""
+    path = [node]
+    current = semantic.parent(node)
+    while current is not None:
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found = current
+            break
+        if current in memo:
+            found = memo[current]
+            break
+        path.append(current)
+        current = semantic.parent(current)
+    else:
+        found = None
+    for passed in path:
+        memo[passed] = found
+    return found
 
 
 def _name_words(name: str) -> list[str]:
