@@ -172,6 +172,77 @@ def _load_of(semantic: SemanticModel, call: ast.Call) -> Load | None:
     return None
 
 
+# The last part of every name load_of can give a MODEL_KINDS kind without a pretrained keyword.
+_MODEL_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name, kind in _EXACT.items() if kind in MODEL_KINDS) | {"from_pretrained"}
+_PRETRAINED_KEYWORDS = frozenset({"pretrained", "weights", "pretrained_cfg_overlay", "checkpoint_path"})
+# Words one of which a text holding a model load contains: the name's last part is spelled in
+# the text (as the attribute called, or on the import line of a plain name), or the pretrained
+# keyword is. Words containing a shorter one (`load_model`, `load`) are left out.
+_MODEL_WORDS = _MODEL_LAST_PARTS | _PRETRAINED_KEYWORDS
+MODEL_LOAD_WORDS = tuple(sorted(w for w in _MODEL_WORDS if not any(o != w and o in w for o in _MODEL_WORDS)))
+
+
+def model_load_candidates(semantic: SemanticModel) -> list[ast.Call]:
+    """The file's calls, in source order, less those whose load_of cannot be of a MODEL_KINDS
+    kind: a cheap syntactic test to skip most calls before resolving them. A resolved name ends
+    with the attribute called, or, for a plain name, with what an import binds it to;
+    torchvision/timm constructors only load with a pretrained keyword."""
+    cache = semantic.rule_cache.setdefault("loading.model_candidates", {})
+    found = cache.get("calls")
+    if found is not None:
+        return found
+    # A plain name resolves to exactly what an import binds it to (in whichever scope).
+    imported = frozenset(
+        name for scope in semantic.scopes.values() for name, target in scope.imports.items() if target.rsplit(".", 1)[-1] in _MODEL_LAST_PARTS
+    )
+    found = []
+    Attribute, Name = ast.Attribute, ast.Name
+    for call in semantic.nodes(ast.Call):
+        func = call.func
+        kind = func.__class__
+        if kind is Attribute:
+            last = func.attr
+        elif kind is Name:
+            last = func.id
+            if last in imported:
+                found.append(call)
+                continue
+        else:
+            continue
+        if last in _MODEL_LAST_PARTS or (call.keywords and any(k.arg in _PRETRAINED_KEYWORDS for k in call.keywords)):
+            found.append(call)
+    cache["calls"] = found
+    return found
+
+
+def load_candidates(semantic: SemanticModel) -> list[ast.Call]:
+    """The file's calls, in source order, less those _load_of's own cheap pre-check rules out
+    (the same test, in one loop instead of a memoised call per node)."""
+    cache = semantic.rule_cache.setdefault("loading.candidates", {})
+    found = cache.get("calls")
+    if found is not None:
+        return found
+    imported = _imported_names(semantic)
+    found = []
+    Attribute, Name = ast.Attribute, ast.Name
+    for call in semantic.nodes(ast.Call):
+        func = call.func
+        kind = func.__class__
+        if kind is Attribute:
+            last = func.attr
+            if last not in _LAST_PARTS and not last.startswith("read_") and not last[:1].isupper():
+                continue
+        elif kind is Name:
+            last = func.id
+            if last not in _LAST_PARTS and not last[:1].isupper() and last not in imported:
+                continue
+        else:
+            continue
+        found.append(call)
+    cache["calls"] = found
+    return found
+
+
 def _imported_names(semantic: SemanticModel) -> frozenset[str]:
     """Every local name an import binds anywhere in the file (aliases included)."""
     cache = semantic.rule_cache.setdefault("loading.imported", {})

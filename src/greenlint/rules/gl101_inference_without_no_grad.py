@@ -436,14 +436,21 @@ class InferenceWithoutNoGrad(Rule):
         semantic = ctx.semantic
         words = _INFERENCE_WORDS | set(self.settings["extra-inference-names"])
         findings: list[tuple[ast.Call, str, ast.AST, _Target]] = []
+        def_of: dict[ast.AST, ast.AST | None] = {}
         for call in semantic.nodes(ast.Call):
             target = forward_target(call)
-            if target is None or not semantic.is_model(target) or semantic.is_grad_disabled(call):
+            if target is None:
                 continue
-            function = semantic.enclosing_def(call)
-            scope = function or semantic.tree
+            function = _enclosing_def(semantic, call, def_of)
             if function is not None and function.name in _MODEL_INTERNALS:
                 continue
+            # The cheap necessary condition for an inference context first: most calls are in
+            # none, and asking whether their callee is a model is what costs.
+            if not _could_be_inference(semantic, call, target, function, words):
+                continue
+            if not semantic.is_model(target) or semantic.is_grad_disabled(call):
+                continue
+            scope = function or semantic.tree
             if semantic.uses_autograd(scope) or _is_frozen(semantic, target, scope):
                 continue
             found = self._inference_context(ctx, call, target, function, scope, words)
@@ -585,11 +592,40 @@ _FAST_PATH_LAYERS = frozenset(
 )
 
 
+_FAST_PATH_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in _FAST_PATH_LAYERS)
+
+
 def _uses_fast_path_layers(semantic: SemanticModel) -> bool:
     cache = semantic.rule_cache.setdefault("GL101", {})
     if "fast_path" not in cache:
-        cache["fast_path"] = any(semantic.call_name(c) in _FAST_PATH_LAYERS for c in semantic.nodes(ast.Call))
+        # A resolved name ends with the attribute called; a plain name may be an alias.
+        cache["fast_path"] = any(
+            semantic.call_name(c) in _FAST_PATH_LAYERS
+            for c in semantic.nodes(ast.Call)
+            if (c.func.attr in _FAST_PATH_LAST_PARTS if isinstance(c.func, ast.Attribute) else isinstance(c.func, ast.Name))
+        )
     return cache["fast_path"]
+
+
+def _enclosing_def(semantic: SemanticModel, node: ast.AST, memo: dict) -> ast.AST | None:
+    """semantic.enclosing_def(node), memoised along the way: every non-def node passed on the
+    way up has the same innermost def above it, so later calls stop at the first one seen."""
+    path = [node]
+    current = semantic.parent(node)
+    while current is not None:
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found = current
+            break
+        if current in memo:
+            found = memo[current]
+            break
+        path.append(current)
+        current = semantic.parent(current)
+    else:
+        found = None
+    for passed in path:
+        memo[passed] = found
+    return found
 
 
 def _name_words(name: str) -> list[str]:
@@ -640,15 +676,103 @@ def _short(node: ast.AST) -> str:
 def _is_generation_loop(semantic: SemanticModel, loop: ast.AST, call: ast.Call) -> bool:
     """Each step feeds the model's last output back in: an argument of the call is re-assigned
     in the loop from a cat/stack/argmax/multinomial of something."""
-    arguments = {n.id for arg in (*call.args, *(k.value for k in call.keywords)) for n in ast.walk(arg) if isinstance(n, ast.Name)}
-    for node in ast.walk(loop):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in arguments for t in node.targets):
-            for inner in ast.walk(node.value):
-                if isinstance(inner, ast.Call):
-                    func = inner.func
-                    attr = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-                    if attr in _GENERATION_OPS:
-                        return True
+    fed_back = _file_facts(semantic).generated.get(loop)
+    return bool(fed_back) and not fed_back.isdisjoint(_argument_names(call))
+
+
+def _argument_names(call: ast.Call) -> set[str]:
+    return {n.id for arg in (*call.args, *(k.value for k in call.keywords)) for n in ast.walk(arg) if isinstance(n, ast.Name)}
+
+
+class _FileFacts:
+    """Per-file facts gathered in one pass, so each call asks dictionaries, not subtrees:
+    `eval_at`: ast.dump of each `X` in a no-argument `X.eval()` -> the earliest such call's
+    position; `generated`: each for/while loop -> the names assigned (anywhere inside it) from
+    a cat/stack/argmax/multinomial-like call; `eval_loops`: loops over evaluation data."""
+
+    __slots__ = ("eval_at", "generated", "eval_loops")
+
+    def __init__(self, semantic: SemanticModel) -> None:
+        self.eval_at: dict[str, tuple[int, int]] = {}
+        self.generated: dict[ast.AST, set[str]] = {}
+        self.eval_loops: set[ast.AST] = set()
+        for node in semantic.nodes(ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "eval" and not node.args:
+                key = ast.dump(func.value)
+                position = (node.lineno, node.col_offset)
+                if key not in self.eval_at or position < self.eval_at[key]:
+                    self.eval_at[key] = position
+        # An assignment whose value calls a generation op: found from the (few) such calls up
+        # to their statement, instead of walking every assignment's value.
+        assigns: dict[ast.Assign, None] = {}
+        for node in semantic.nodes(ast.Call):
+            func = node.func
+            attr = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if attr not in _GENERATION_OPS:
+                continue
+            child, parent = node, semantic.parent(node)
+            while parent is not None and not isinstance(child, ast.stmt):
+                child, parent = parent, semantic.parent(parent)
+                if isinstance(child, ast.Assign):
+                    break
+            if isinstance(child, ast.Assign) and child not in assigns and _inside(semantic, node, child.value):
+                assigns[child] = None
+        for node in assigns:
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            if names:
+                for ancestor in semantic.ancestors(node):
+                    if isinstance(ancestor, (ast.For, ast.AsyncFor, ast.While)):
+                        self.generated.setdefault(ancestor, set()).update(names)
+        for kind in (ast.For, ast.AsyncFor):
+            for loop in semantic.nodes(kind):
+                if _mentions_eval_data(loop.iter):
+                    self.eval_loops.add(loop)
+        for kind in (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp):
+            for loop in semantic.nodes(kind):
+                if _mentions_eval_data(loop.generators[0].iter):
+                    self.eval_loops.add(loop)
+
+
+def _inside(semantic: SemanticModel, node: ast.AST, root: ast.AST) -> bool:
+    """Whether `node` is `root` or lies within it."""
+    while node is not None:
+        if node is root:
+            return True
+        node = semantic.parent(node)
+    return False
+
+
+def _file_facts(semantic: SemanticModel) -> _FileFacts:
+    cache = semantic.rule_cache.setdefault("GL101", {})
+    facts = cache.get("facts")
+    if facts is None:
+        facts = cache["facts"] = _FileFacts(semantic)
+    return facts
+
+
+def _could_be_inference(semantic: SemanticModel, call: ast.Call, target: ast.AST, function, words) -> bool:
+    """False only when _inference_context must return None for this call: no inference-named
+    or route-handler def around it, no earlier `.eval()` of its callee anywhere in the file,
+    and no enclosing loop over evaluation data or feeding outputs back in."""
+    if function is not None:
+        named = semantic.rule_cache.setdefault("GL101.named", {})
+        found = named.get(function)
+        if found is None:
+            found = named[function] = _is_inference_name(function.name, words) or _is_route_handler(function)
+        if found:
+            return True
+    facts = _file_facts(semantic)
+    if facts.eval_at:
+        earliest = facts.eval_at.get(ast.dump(target))
+        if earliest is not None and earliest < (call.lineno, call.col_offset):
+            return True
+    if facts.eval_loops or facts.generated:
+        for loop in semantic.enclosing_loops(call):
+            if loop in facts.eval_loops:
+                return True
+            if isinstance(loop, (ast.For, ast.While)) and _is_generation_loop(semantic, loop, call):
+                return True
     return False
 
 
@@ -685,7 +809,10 @@ def _outputs_escape(semantic: SemanticModel, scope: ast.AST, calls: list[ast.Cal
     if isinstance(scope, ast.Module):
         return False
     forward_calls = {id(c) for c in calls}
-    forward_calls.update(id(n) for n in ast.walk(scope) if isinstance(n, ast.Call) and forward_target(n) is not None and semantic.is_model(forward_target(n)))
+    # scope_body of a def is ast.walk of it, in the same order, cached.
+    forward_calls.update(
+        id(n) for n in semantic.scope_body(scope) if isinstance(n, ast.Call) and forward_target(n) is not None and semantic.is_model(forward_target(n))
+    )
     tainted: set[str] = set()
 
     def carries(expr: ast.AST | None) -> bool:
@@ -719,7 +846,7 @@ def _outputs_escape(semantic: SemanticModel, scope: ast.AST, calls: list[ast.Cal
             return True
         return False
 
-    nodes = [n for n in ast.walk(scope) if isinstance(n, ast.stmt) or isinstance(n, (ast.Yield, ast.YieldFrom))]
+    nodes = [n for n in semantic.scope_body(scope) if isinstance(n, ast.stmt) or isinstance(n, (ast.Yield, ast.YieldFrom))]
     nodes.sort(key=lambda n: (n.lineno, n.col_offset))
     for _ in range(2):  # a second pass carries taint around loops
         for node in nodes:

@@ -544,7 +544,8 @@ class UnbatchedInferenceLoop(Rule):
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
         for call in semantic.nodes(ast.Call):
-            if not (call.args or call.keywords) or not _callable_shape(call):
+            # An input argument (cheap) before the loops around the call.
+            if not (call.args or call.keywords) or not _callable_shape(call) or _input_arg(call) is None:
                 continue
             loops = semantic.enclosing_loops(call)
             if not loops:
@@ -612,7 +613,10 @@ def _reads_loop_names(semantic: SemanticModel, call: ast.Call, loops: list[ast.A
     if arg is None:
         return False
     names = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
-    return any(names & semantic.names_bound_in(loop) for loop in loops if not isinstance(loop, ast.While))
+    # The loops are nested in one another and a loop's bound names include those of every loop
+    # inside it, so asking the outermost non-while loop alone gives the same answer.
+    outermost = next((loop for loop in reversed(loops) if not isinstance(loop, ast.While)), None)
+    return outermost is not None and not names.isdisjoint(semantic.names_bound_in(outermost))
 
 
 def _callee(semantic: SemanticModel, call: ast.Call) -> tuple[str, ast.AST] | None:

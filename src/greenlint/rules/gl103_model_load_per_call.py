@@ -10,7 +10,9 @@ from greenlint.diagnostics import Applicability, Fix
 from greenlint.loading import (
     IN_PLACE_ADAPTERS,
     MODEL_KINDS,
+    MODEL_LOAD_WORDS,
     load_of,
+    model_load_candidates,
     outermost_load,
     parameters,
     per_call_reason,
@@ -59,6 +61,8 @@ class ModelLoadPerCall(Rule):
         "torch", "transformers", "sentence_transformers", "diffusers", "joblib", "pickle", "sklearn", "keras",
         "tensorflow", "ultralytics", "timm", "whisper", "spacy", "onnxruntime", "open_clip", "safetensors",
     )
+    # Every finding is a model-kind load, whose name's last part (or pretrained keyword) the text spells.
+    requires = MODEL_LOAD_WORDS
     # Findings carry display-only advice; no edit is ever applied.
     fix_applicability = Applicability.DISPLAY_ONLY
 
@@ -378,7 +382,8 @@ class ModelLoadPerCall(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
-        for call in semantic.nodes(ast.Call):
+        # Cheap: most calls cannot load a model whatever their names resolve to.
+        for call in model_load_candidates(semantic):
             load = load_of(semantic, call)
             if load is None or load.kind not in MODEL_KINDS:
                 continue

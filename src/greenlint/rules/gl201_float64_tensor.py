@@ -492,6 +492,9 @@ class Float64Tensor(Rule):
     impact = "high"
     evidence = 'greenlint CPU run: float64 MLP training took 2.1x the CPU time of float32; H100 datasheet: FP64 33.5 vs FP32 66.9 TFLOPS.'
     frameworks = ("torch", "tensorflow", "keras")
+    # Every finding starts at a spelling of float64: a `float64`/`double`/`DoubleTensor` name or
+    # attribute (an import alias keeps it on the import line), such a string, or `.double()`.
+    requires = ("float64", "double", "DoubleTensor")
     fix_applicability = Applicability.UNSAFE
     options = {
         "include-tests": INCLUDE_TESTS,
@@ -859,27 +862,30 @@ class Float64Tensor(Rule):
     # ------------------------------------------------------------------ detection
     def _spellings(self, semantic: SemanticModel) -> list[ast.AST]:
         """Every float64 dtype, DoubleTensor type, float64 dtype string and `.double()` call."""
+        # Each kind is filtered first and then put in source order: the same list as filtering
+        # the sorted semantic.nodes() (a stable sort keeps ties in the same order), without
+        # sorting every attribute, string and call of the file.
         found: list[ast.AST] = []
         wanted = _FLOAT64_DTYPES | _DOUBLE_TENSOR_TYPES
-        for node in semantic.nodes(ast.Attribute):
-            if node.attr in ("float64", "double", "DoubleTensor") and semantic.qualified_name(node) in wanted:
-                found.append(node)
+        by_type = semantic.by_type
+        found.extend(
+            _in_order(node for node in by_type.get(ast.Attribute, ()) if node.attr in ("float64", "double", "DoubleTensor") and semantic.qualified_name(node) in wanted)
+        )
         aliases = {local for scope in semantic.scopes.values() for local, target in scope.imports.items() if target in wanted}
         if aliases:
-            found.extend(n for n in semantic.nodes(ast.Name) if n.id in aliases and semantic.qualified_name(n) in wanted)
-        for node in semantic.nodes(ast.Constant):
-            if node.value in _FLOAT64_STRINGS:
-                found.append(node)
-        for call in semantic.nodes(ast.Call):
-            func = call.func
-            if (
-                isinstance(func, ast.Attribute)
-                and func.attr == "double"
+            found.extend(_in_order(n for n in by_type.get(ast.Name, ()) if n.id in aliases and semantic.qualified_name(n) in wanted))
+        found.extend(_in_order(node for node in by_type.get(ast.Constant, ()) if node.value.__class__ is str and node.value in _FLOAT64_STRINGS))
+        found.extend(
+            _in_order(
+                call
+                for call in by_type.get(ast.Call, ())
+                if isinstance(call.func, ast.Attribute)
+                and call.func.attr == "double"
                 and not call.args
                 and not call.keywords
-                and semantic.qualified_name(func) is None  # a method, not an imported function
-            ):
-                found.append(call)
+                and semantic.qualified_name(call.func) is None  # a method, not an imported function
+            )
+        )
         return found
 
     def _finding(self, semantic: SemanticModel, spelling: ast.AST) -> _Finding | None:
@@ -980,6 +986,11 @@ class Float64Tensor(Rule):
             return [*imports, Edit(start, end, spelled)]
 
         return Fix(Applicability.UNSAFE, "Use float32 (changes numerics)", changes_numerics=True, build=build)
+
+
+def _in_order(nodes) -> list[ast.AST]:
+    """Nodes in source order, as SemanticModel.nodes() sorts them."""
+    return sorted(nodes, key=lambda node: (getattr(node, "lineno", 0), getattr(node, "col_offset", 0)))
 
 
 def _assigned_to_model(semantic: SemanticModel, call: ast.Call) -> bool:

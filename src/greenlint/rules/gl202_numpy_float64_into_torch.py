@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from greenlint.engine import Context
 
 _CONVERSIONS = frozenset({"torch.from_numpy", "torch.tensor", "torch.as_tensor", "torch.asarray"})
+_CONVERSION_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in _CONVERSIONS)
 # numpy.random functions that return float64 and take no dtype.
 _RANDOM = frozenset(
     "rand randn random random_sample ranf sample uniform normal standard_normal exponential beta gamma "
@@ -91,6 +92,8 @@ class NumpyFloat64IntoTorch(Rule):
     impact = "medium"
     evidence = 'greenlint CPU run: torch.tensor(np.random.rand(...)) 45 ms vs torch.rand 12.7 ms; float64 downstream compute costs more (see GL201).'
     frameworks = ("torch",)
+    # check() returns at once unless the file imports numpy or pandas (the import line names it).
+    requires = ("numpy", "pandas")
     fix_applicability = Applicability.UNSAFE
     options = {
         "include-tests": INCLUDE_TESTS,
@@ -463,7 +466,13 @@ class NumpyFloat64IntoTorch(Rule):
         if not imported & {"numpy", "pandas"}:
             return
         for call in semantic.nodes(ast.Call):
-            if not call.args or semantic.call_name(call) not in _CONVERSIONS:
+            if not call.args:
+                continue
+            func = call.func
+            # A resolved name ends with the attribute called (a plain name may be an alias).
+            if isinstance(func, ast.Attribute) and func.attr not in _CONVERSION_LAST_PARTS:
+                continue
+            if semantic.call_name(call) not in _CONVERSIONS:
                 continue
             if any(k.arg in ("dtype", None) for k in call.keywords) or len(call.args) > 1:
                 continue  # the conversion sets (or may set) the dtype

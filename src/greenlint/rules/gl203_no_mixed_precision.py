@@ -426,13 +426,20 @@ def _precision_setting(semantic: SemanticModel) -> bool:
     for call in semantic.nodes(ast.Call):
         func = call.func
         # `model.to(device, dtype=dtype)`, `model.to(weight_dtype)`, `torch.set_default_dtype(...)`
-        if isinstance(func, ast.Attribute) and func.attr in ("to", "type") and semantic.is_model(func.value):
-            if any(k.arg == "dtype" for k in call.keywords) or any(
-                isinstance(a, (ast.Name, ast.Attribute)) and "dtype" in (a.id if isinstance(a, ast.Name) else a.attr).lower()
-                for a in call.args
-            ):
+        # The dtype argument (cheap) before whether the receiver is a model.
+        if isinstance(func, ast.Attribute) and func.attr in ("to", "type"):
+            if (
+                any(k.arg == "dtype" for k in call.keywords)
+                or any(
+                    isinstance(a, (ast.Name, ast.Attribute)) and "dtype" in (a.id if isinstance(a, ast.Name) else a.attr).lower()
+                    for a in call.args
+                )
+            ) and semantic.is_model(func.value):
                 return True
-        if semantic.qualified_name(func) == "torch.set_default_dtype":
+        # A resolved name ends with the attribute called (a plain name may be an alias).
+        if (func.attr == "set_default_dtype" if isinstance(func, ast.Attribute) else isinstance(func, ast.Name)) and (
+            semantic.qualified_name(func) == "torch.set_default_dtype"
+        ):
             return True
     # float64 on purpose (`.double()`, `torch.float64`): the author wants more precision, not less.
     for node in semantic.nodes(ast.Attribute):

@@ -66,6 +66,9 @@ class Fp32CpuServing(Rule):
     impact = "medium"
     evidence = "PyTorch BERT dynamic-quantization tutorial (CPU, 1 thread): 438 -> 184 MB, eval 188 -> 157 s, F1 0.901 -> 0.902; greenlint CPU re-run on an MLP: see rules/GL204.md."
     frameworks = ("torch", "transformers")
+    # A finding's model is a transformers from_pretrained or is built from torch.nn layers named
+    # so (a qualified name keeps its last part in the text: `nn.Linear`, `import Linear as L`).
+    requires = ("Linear", "LSTM", "GRU", "RNNCell", "Transformer", "MultiheadAttention", "from_pretrained")
     fix_applicability = Applicability.DISPLAY_ONLY
     options = {"include-tests": INCLUDE_TESTS}
 
@@ -464,12 +467,27 @@ def _candidates(semantic: SemanticModel):
         is_self = isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
         if not (isinstance(target, ast.Name) or is_self):
             continue
+        if not _may_build_model(semantic, node.value):
+            continue  # cheap: most assigned values are no model constructor or load at all
         owner = next((a for a in semantic.ancestors(node) if isinstance(a, ast.ClassDef)), None)
         if owner is not None and semantic.is_module_class(owner):
             continue  # a submodule of a bigger model, not the served model
         kind = _model_kind(semantic, node.value)
         if kind is not None:
             yield target, node.value, kind
+
+
+def _may_build_model(semantic: SemanticModel, value: ast.AST) -> bool:
+    """False only when _model_kind(value) must be None: the (unwrapped) value is no call of a
+    transformers from_pretrained, of a torch.nn name or of a plain name."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in ("eval", "cpu", "float", "requires_grad_"):
+        value = value.func.value
+    if not isinstance(value, ast.Call):
+        return False
+    if isinstance(value.func, ast.Name):
+        return True
+    name = semantic.qualified_name(value.func)
+    return name is not None and (name.startswith(("torch.nn.", "transformers.")))
 
 
 def _model_kind(semantic: SemanticModel, value: ast.AST) -> str | None:
@@ -491,7 +509,11 @@ def _model_kind(semantic: SemanticModel, value: ast.AST) -> str | None:
     if isinstance(value.func, ast.Name):
         cls = _local_module_class(semantic, value.func)
         if cls is not None:
-            return _layers_kind(semantic, [cls], seen={cls.name})
+            # The same for every construction of the class: once per class and file.
+            cache = semantic.rule_cache.setdefault("GL204.class_kind", {})
+            if cls not in cache:
+                cache[cls] = _layers_kind(semantic, [cls], seen={cls.name})
+            return cache[cls]
     return None
 
 

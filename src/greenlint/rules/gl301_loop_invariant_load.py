@@ -11,6 +11,7 @@ from greenlint.diagnostics import Applicability, Edit, Fix, FixUnavailable, mini
 from greenlint.loading import (
     IN_PLACE_ADAPTERS,
     Load,
+    load_candidates,
     load_of,
     outermost_load,
     root_name,
@@ -462,12 +463,13 @@ class LoopInvariantLoad(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
-        for call in semantic.nodes(ast.Call):
-            load = load_of(semantic, call)
-            if load is None:
-                continue
+        for call in load_candidates(semantic):  # the others cannot be loads
+            # In a loop (an ancestor walk) before resolving what the call loads.
             loops = semantic.enclosing_loops(call)
-            if not loops or not outermost_load(semantic, call):
+            if not loops:
+                continue
+            load = load_of(semantic, call)
+            if load is None or not outermost_load(semantic, call):
                 continue
             loop = loops[0]
             if not _invariant(semantic, call, loop) or _deliberate(semantic, call, load, loop):

@@ -46,6 +46,8 @@ class DataloaderIteratorPerStep(Rule):
     impact = "medium"
     evidence = 'greenlint CPU re-run: next(iter(loader)) every step ~14x slower with no workers, 24-28x with 2 workers.'
     frameworks = ("torch", "lightning", "accelerate", "torch_geometric", "monai")
+    # Every finding is a call of a plain name `iter` (resolved to the builtin).
+    requires = ("iter",)
     # Findings carry display-only advice; no edit is ever applied.
     fix_applicability = Applicability.DISPLAY_ONLY
 

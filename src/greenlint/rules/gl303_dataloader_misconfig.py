@@ -50,6 +50,8 @@ class DataloaderMisconfig(Rule):
     impact = "medium"
     evidence = "creedengo GCI102 (Quadro RTX 6000, CodeCarbon): pin_memory=True cut training time 9.82% and CO2 7.56%; metatrain PR #1271: persistent workers 1.10 -> 0.74 s/epoch."
     frameworks = ("torch",)
+    # Every finding is on a call resolved to torch's DataLoader (its import line names it).
+    requires = ("DataLoader",)
     fix_applicability = Applicability.SAFE
     options = {
         "include-tests": INCLUDE_TESTS,
@@ -432,11 +434,17 @@ class DataloaderMisconfig(Rule):
 
     def check(self, ctx: Context) -> None:
         semantic = ctx.semantic
-        if not semantic.uses_cuda():
+        # The DataLoader calls first (cheap: the called attribute, or a plain name, which may be
+        # an alias), then the file-wide CUDA question only if there are any.
+        loaders = [
+            call
+            for call in semantic.nodes(ast.Call)
+            if (call.func.attr == "DataLoader" if isinstance(call.func, ast.Attribute) else isinstance(call.func, ast.Name))
+            and semantic.call_name(call) in _DATALOADER
+        ]
+        if not loaders or not semantic.uses_cuda():
             return
-        for call in semantic.nodes(ast.Call):
-            if semantic.call_name(call) not in _DATALOADER:
-                continue
+        for call in loaders:
             arguments = _arguments(call)
             if arguments is None:
                 continue

@@ -621,21 +621,33 @@ class _Body:
         self.index_names = set(index_names)
         self.elements = elements
         self.indexed: list[ast.Subscript] = []  # one subscript per indexed container
-        self.assigned: set[str] = set()  # names the loop body assigns
-        self.arithmetic = False  # whether the body computes anything (not just copies elements)
+        self._body: list[ast.AST] = []  # the statements (or comprehension) being checked
+        self._assigned: set[str] | None = None  # names the loop body assigns, on first use
         self.indexed_kinds: list[str] = []
 
-    # -- entry points
-    def loop_is_vectorisable(self, loop: ast.AST, generator: ast.comprehension | None) -> bool:
-        body = [loop] if generator is not None else loop.body
-        self.assigned = {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        self.arithmetic = any(
+    @property
+    def assigned(self) -> set[str]:
+        """Names the loop body assigns (walked only when a subscript needs it)."""
+        if self._assigned is None:
+            self._assigned = {n.id for s in self._body for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        return self._assigned
+
+    def _arithmetic(self, body: list[ast.AST]) -> bool:
+        """Whether the body computes anything (not just copies elements)."""
+        return any(
             isinstance(n, (ast.BinOp, ast.AugAssign, ast.Compare)) or (isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub))
             or (isinstance(n, ast.Call) and self.semantic.qualified_name(n.func) in _PURE_CALLS)
             for s in body
             for n in ast.walk(s)
         )
-        if not self.arithmetic and self.elements:
+
+    # -- entry points
+    def loop_is_vectorisable(self, loop: ast.AST, generator: ast.comprehension | None) -> bool:
+        body = [loop] if generator is not None else loop.body
+        self._body, self._assigned = body, None
+        # (The arithmetic walk matters only for element loops; it stays before the structural
+        # test, which resolves kinds through a memo whose answers depend on the order asked.)
+        if self.elements and not self._arithmetic(body):
             return False  # `[t[i] for i in range(n)]` splits a tensor; nothing is computed per element
         if generator is not None:
             parts = [*generator.ifs, *((loop.key, loop.value) if isinstance(loop, ast.DictComp) else (loop.elt,))]

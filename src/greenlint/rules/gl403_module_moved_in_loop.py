@@ -15,6 +15,7 @@ from greenlint.semantic import SemanticModel, step_loop_around, step_loops
 if TYPE_CHECKING:
     from greenlint.engine import Context
 
+_STATEMENT_LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _MOVES = frozenset({"to", "cuda", "cpu", "half", "float", "bfloat16", "double", "xpu", "mps"})
 # Words that end a model-like name but make it data: `model_inputs`, `model_output`, `net_config`.
 _DATA_WORDS = frozenset(
@@ -255,6 +256,10 @@ class ModuleMovedInLoop(Rule):
         for call in semantic.nodes(ast.Call):
             func = call.func
             if not isinstance(func, ast.Attribute) or func.attr not in ("to", "cuda"):
+                continue
+            # Only a call inside a statement loop can be in a step loop: a cheap ancestor walk
+            # before asking whether the receiver is a model.
+            if not any(isinstance(loop, _STATEMENT_LOOPS) for loop in semantic.enclosing_loops(call)):
                 continue
             receiver = func.value
             if not _is_module(semantic, receiver):
