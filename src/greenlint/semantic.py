@@ -141,7 +141,7 @@ class SemanticModel:
         self._scope_body_cache: dict[ast.AST, list[ast.AST]] = {}
         self._scope_calls_cache: dict[ast.AST, list[ast.Call]] = {}
         self._autograd_cache: dict[ast.AST, bool] = {}
-        self._model_method_receivers: dict[ast.AST, set[str]] = {}
+        self._model_method_receivers: dict[ast.AST, set[str]] | None = None
         self._sorted: set[type] = set()
         self._bound_cache: dict[ast.AST, frozenset[str]] = {}
         self._uses_cuda: bool | None = None
@@ -707,18 +707,20 @@ class SemanticModel:
         return name is not None and (name.startswith(_SELF_MANAGED) or bool(_NOT_A_MODEL.search(name)))
 
     def _has_model_method_call(self, name: str, scope_node: ast.AST) -> bool:
+        """Whether scope_body(scope_node) calls a model-only method on `name` (`name.eval()`)."""
+        if self._model_method_receivers is None:
+            # One pass over the few such calls, each filed under every def, lambda or class
+            # around it (their bodies hold it), or under the module when none is.
+            index: dict[ast.AST, set[str]] = defaultdict(set)
+            for node in self.nodes(ast.Call):
+                func = node.func
+                if func.__class__ is ast.Attribute and func.attr in _MODEL_ONLY_METHODS and func.value.__class__ is ast.Name and not node.args:
+                    owners = [a for a in self.ancestors(node) if isinstance(a, (*FUNCTION_NODES, ast.ClassDef))]
+                    for owner in owners or (self.tree,):
+                        index[owner].add(func.value.id)
+            self._model_method_receivers = index
         receivers = self._model_method_receivers.get(scope_node)
-        if receivers is None:
-            receivers = {
-                node.func.value.id
-                for node in self.scope_calls(scope_node)
-                if isinstance(node.func, ast.Attribute)
-                and node.func.attr in _MODEL_ONLY_METHODS
-                and isinstance(node.func.value, ast.Name)
-                and not node.args
-            }
-            self._model_method_receivers[scope_node] = receivers
-        return name in receivers
+        return receivers is not None and name in receivers
 
     def _self_attribute_is_model(self, expr: ast.Attribute) -> bool:
         """`self.X` is a model when the class assigns it one; with no assignment in sight, when
