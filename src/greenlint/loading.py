@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from greenlint.semantic import SemanticModel
@@ -187,59 +188,50 @@ def model_load_candidates(semantic: SemanticModel) -> list[ast.Call]:
     kind: a cheap syntactic test to skip most calls before resolving them. A resolved name ends
     with the attribute called, or, for a plain name, with what an import binds it to;
     torchvision/timm constructors only load with a pretrained keyword."""
-    cache = semantic.rule_cache.setdefault("loading.model_candidates", {})
-    found = cache.get("calls")
-    if found is not None:
-        return found
     # A plain name resolves to exactly what an import binds it to (in whichever scope).
     imported = frozenset(
         name for scope in semantic.scopes.values() for name, target in scope.imports.items() if target.rsplit(".", 1)[-1] in _MODEL_LAST_PARTS
     )
-    found = []
-    Attribute, Name = ast.Attribute, ast.Name
-    for call in semantic.nodes(ast.Call):
-        func = call.func
-        kind = func.__class__
-        if kind is Attribute:
-            last = func.attr
-        elif kind is Name:
-            last = func.id
-            if last in imported:
-                found.append(call)
-                continue
-        else:
-            continue
-        if last in _MODEL_LAST_PARTS or (call.keywords and any(k.arg in _PRETRAINED_KEYWORDS for k in call.keywords)):
-            found.append(call)
-    cache["calls"] = found
-    return found
+
+    def could_load(call: ast.Call, last: str, plain: bool) -> bool:
+        return (
+            (plain and last in imported)
+            or last in _MODEL_LAST_PARTS
+            or bool(call.keywords and any(k.arg in _PRETRAINED_KEYWORDS for k in call.keywords))
+        )
+
+    return _candidates(semantic, "loading.model_candidates", could_load)
 
 
 def load_candidates(semantic: SemanticModel) -> list[ast.Call]:
     """The file's calls, in source order, less those _load_of's own cheap pre-check rules out
     (the same test, in one loop instead of a memoised call per node)."""
-    cache = semantic.rule_cache.setdefault("loading.candidates", {})
-    found = cache.get("calls")
-    if found is not None:
-        return found
     imported = _imported_names(semantic)
-    found = []
-    Attribute, Name = ast.Attribute, ast.Name
-    for call in semantic.nodes(ast.Call):
-        func = call.func
-        kind = func.__class__
-        if kind is Attribute:
-            last = func.attr
-            if last not in _LAST_PARTS and not last.startswith("read_") and not last[:1].isupper():
-                continue
-        elif kind is Name:
-            last = func.id
-            if last not in _LAST_PARTS and not last[:1].isupper() and last not in imported:
-                continue
-        else:
-            continue
-        found.append(call)
-    cache["calls"] = found
+
+    def could_load(call: ast.Call, last: str, plain: bool) -> bool:
+        if last in _LAST_PARTS or last[:1].isupper():
+            return True
+        return last in imported if plain else last.startswith("read_")
+
+    return _candidates(semantic, "loading.candidates", could_load)
+
+
+def _candidates(semantic: SemanticModel, key: str, could_load: Callable[[ast.Call, str, bool], bool]) -> list[ast.Call]:
+    """The file's calls (`f(...)` or `x.f(...)`) that pass could_load(call, f, plain name?),
+    in source order; once per file."""
+    cache = semantic.rule_cache.setdefault(key, {})
+    found = cache.get("calls")
+    if found is None:
+        found = cache["calls"] = []
+        Attribute, Name = ast.Attribute, ast.Name
+        for call in semantic.nodes(ast.Call):
+            func = call.func
+            kind = func.__class__
+            if kind is Attribute:
+                if could_load(call, func.attr, False):
+                    found.append(call)
+            elif kind is Name and could_load(call, func.id, True):
+                found.append(call)
     return found
 
 
