@@ -365,3 +365,23 @@ def test_unused_noqa_judges_a_rule_the_prefilter_ruled_out():
     text = "import torch\n\nx = torch.ones(3)  # noqa: GL701\n"
     assert [d.code for d in lint_text(text, "train.py", rules).diagnostics] == ["GL001"]
     assert lint_text(text, "tests/test_train.py", rules).diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("line", "uses_cuda"),
+    [
+        ('device = "cuda"', True),
+        ('device = "CUDA:1"', True),
+        ('device = "gpu"', True),
+        ("x = x.cuda()", True),
+        ("torch.cuda.synchronize()", True),
+        ('config = {"gpus": 2}', False),  # a config key, not a device
+        ('ids = args["gpu_ids"]', False),
+        ('device = "cpu"', False),
+    ],
+)
+def test_uses_cuda_reads_device_strings_not_config_keys(line, uses_cuda):
+    from greenlint.semantic import SemanticModel
+
+    tree = ast.parse(f"import torch\n{line}\n")
+    assert SemanticModel(tree).uses_cuda() is uses_cuda

@@ -768,10 +768,11 @@ def _mentions_cuda(semantic: SemanticModel) -> bool:
         name = semantic.qualified_name(func)
         if name is not None and name.startswith("torch.cuda."):
             return True
-    return any(
-        isinstance(c.value, str) and c.value.lower().startswith(("cuda", "gpu")) and len(c.value) <= 8
-        for c in semantic.nodes(ast.Constant)
-    )
+    return any(isinstance(c.value, str) and _DEVICE_STRING.match(c.value) for c in semantic.nodes(ast.Constant))
+
+
+# A device string: "cuda", "cuda:0", "GPU", "gpu:1" (not a "gpus" or "gpu_ids" config key).
+_DEVICE_STRING = re.compile(r"(?i)(cuda|gpu)(:\d+)?\Z")
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
